@@ -1,0 +1,77 @@
+// createApp: the whole HTTP service as an Elysia instance, built from what it is given (a database
+// connection and the configuration) with no side effects, so specs build as many as they like.
+import { Elysia } from 'elysia'
+import type { Config } from './config.ts'
+import type { Connection } from './db/dialect.ts'
+import { swaggerDocs } from './docs/swagger.ts'
+import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
+import { PARAMETER_RULES } from './kpi/conversations.model.ts'
+import { conversationsRoutes } from './kpi/conversations.routes.ts'
+import packageJson from '../package.json' with { type: 'json' }
+
+export interface AppDeps {
+  readonly connection: Connection
+  readonly config: Pick<Config, 'kpiTrackerEmail'>
+  /** The clock for the defaults of since/until; the real one unless a spec pins it. */
+  readonly now?: () => Date
+  /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
+  readonly logError?: (message: string, error: unknown) => void
+}
+
+export const API_TITLE = 'KPI Conversations API'
+
+export function createApp(deps: AppDeps) {
+  const { connection } = deps
+  const logError = deps.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'error', message, error: String(error) })))
+
+  return new Elysia()
+    .onError(({ code, error, request }) => {
+      const known = toApiError(code, error, connection)
+      if (known instanceof ServiceUnavailableError) logError('database unavailable', errorText(error))
+      if (known) return json(known.status, known.toBody())
+      // Our own defect: logged with its cause, answered without internals.
+      logError(`unhandled error on ${request.method} ${new URL(request.url).pathname}`, errorText(error))
+      return json(500, { error: 'Internal server error' })
+    })
+    .use(
+      swaggerDocs({
+        title: API_TITLE,
+        version: packageJson.version,
+        description:
+          'Internal endpoint for VBET KPI analysis. Returns paginated conversation data scoped to VBET accounts. ' +
+          'Authorize with the KPI tracker\'s api_access_token, then try GET /api/v1/kpi/conversations.',
+      }),
+    )
+    .use(
+      conversationsRoutes({
+        connection,
+        kpiTrackerEmail: deps.config.kpiTrackerEmail,
+        now: deps.now ?? (() => new Date()),
+      }),
+    )
+}
+
+export type App = ReturnType<typeof createApp>
+
+function toApiError(code: string | number, error: unknown, connection: Connection): ApiError | undefined {
+  if (error instanceof ApiError) return error
+  if (code === 'NOT_FOUND') return new NotFoundError()
+  if (code === 'VALIDATION') {
+    const validation = error as { type?: string; valueError?: { path?: string } }
+    // A response that fails its own schema is our defect (500), not the caller's.
+    if (validation.type !== 'query') return undefined
+    const name = validation.valueError?.path?.replace(/^\//, '') ?? ''
+    return new ValidationError(PARAMETER_RULES[name as keyof typeof PARAMETER_RULES] ?? 'invalid query parameter')
+  }
+  if (code === 'PARSE') return new ValidationError('the request could not be parsed')
+  if (connection.dialect.isUnavailable(error)) return new ServiceUnavailableError(undefined, { cause: error })
+  return undefined
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+}

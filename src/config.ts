@@ -1,0 +1,111 @@
+// Configuration: read from the environment once at start, validated, frozen, and passed in.
+// Nothing else in the service reads process.env. Every problem is reported at once, by variable name.
+import { fileURLToPath } from 'node:url'
+import { ConfigError } from './errors.ts'
+
+export const DEFAULT_KPI_TRACKER_EMAIL = 'kpi_tracker@vbet.com'
+
+/** The embedded SQLite database the service uses (and creates with demo data) when DATABASE_URL is unset. */
+export const DEFAULT_SQLITE_FILE = fileURLToPath(new URL('../data/kpi-conversations.sqlite', import.meta.url))
+
+export type DatabaseConfig = SqliteConfig | PostgresConfig
+
+export interface SqliteConfig {
+  readonly dialect: 'sqlite'
+  /** A file path, or ':memory:'. */
+  readonly filename: string
+  /** True for the embedded default file: the only database the start script may create and seed. */
+  readonly isEmbeddedDefault: boolean
+}
+
+export interface PostgresConfig {
+  readonly dialect: 'postgres'
+  readonly url: string
+  readonly poolSize: number
+  readonly connectTimeoutMs: number
+  readonly statementTimeoutMs: number
+}
+
+export interface Config {
+  readonly database: DatabaseConfig
+  readonly host: string
+  readonly port: number
+  /** The one user whose token may read the endpoint; compared case-insensitively. */
+  readonly kpiTrackerEmail: string
+}
+
+export type Env = Record<string, string | undefined>
+
+/**
+ * Reads and validates the configuration.
+ * @throws {ConfigError} naming every variable that is wrong and what it must be.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = []
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim()
+    if (raw === undefined || raw === '') return fallback
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
+      return fallback
+    }
+    return Number(raw)
+  }
+
+  const port = int('PORT', 3000, 0, 65535)
+  const host = env.HOST?.trim() || '127.0.0.1'
+  const email = env.KPI_TRACKER_EMAIL?.trim() || DEFAULT_KPI_TRACKER_EMAIL
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) problems.push(`KPI_TRACKER_EMAIL must be an email address (got "${email}")`)
+
+  const poolSize = int('DB_POOL_SIZE', 10, 1, 1000)
+  const connectTimeoutMs = int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000)
+  const statementTimeoutMs = int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)
+
+  let database: DatabaseConfig
+  try {
+    database = parseDatabaseUrl(env.DATABASE_URL, { poolSize, connectTimeoutMs, statementTimeoutMs })
+  } catch (error) {
+    problems.push((error as Error).message)
+    database = { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email })
+}
+
+/**
+ * `postgres://` or `postgresql://` selects PostgreSQL; `sqlite:<path>`, `sqlite::memory:` or a bare
+ * file path selects SQLite; unset selects the embedded default file.
+ */
+export function parseDatabaseUrl(
+  value: string | undefined,
+  pool: Pick<PostgresConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>,
+): DatabaseConfig {
+  const raw = value?.trim()
+  if (!raw) return { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
+    try {
+      new URL(raw)
+    } catch {
+      // The URL carries a password: never echo it.
+      throw new Error('DATABASE_URL is not a valid postgres:// URL')
+    }
+    return { dialect: 'postgres', url: raw, ...pool }
+  }
+  if (/^sqlite:/i.test(raw)) {
+    const rest = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (rest === '') throw new Error('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/kpi.sqlite')
+    return { dialect: 'sqlite', filename: rest, isEmbeddedDefault: false }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    throw new Error('DATABASE_URL must be a postgres:// URL, a sqlite: URL or a SQLite file path')
+  }
+  return { dialect: 'sqlite', filename: raw, isEmbeddedDefault: false }
+}
+
+/** For logs: the database without its credentials. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.dialect === 'sqlite') return `sqlite:${database.filename}`
+  const url = new URL(database.url)
+  return `postgres://${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`
+}

@@ -1,0 +1,158 @@
+// The one place that knows PostgreSQL from SQLite: how to connect, how each driver hands over
+// types, how created_at is compared, which column types the development schema uses, and which
+// driver errors mean "the database is unavailable". Everything else is dialect-blind.
+import { Database as SqliteDatabase } from 'bun:sqlite'
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely'
+import { BunSqliteDialect } from 'kysely-bun-sqlite'
+import pg from 'pg'
+import type { DatabaseConfig } from '../config.ts'
+import type { DB, Database } from './database.ts'
+
+export type DialectName = 'sqlite' | 'postgres'
+
+export interface Connection {
+  readonly db: DB
+  readonly dialect: Dialect
+  destroy(): Promise<void>
+}
+
+export interface OpenOptions {
+  /** The service opens read-only: it must never change the database it reads. */
+  readonly readonly: boolean
+}
+
+/** What differs between the dialects, as named helpers. */
+export interface Dialect {
+  readonly name: DialectName
+  /**
+   * conversations.created_at as an expression that compares and sorts as UTC time.
+   * SQLite stores it as text that may be `YYYY-MM-DD HH:MM:SS[.ffffff]` or ISO-8601 with `T`/`Z`/offset;
+   * comparing those texts directly misorders them, so SQLite normalises with strftime (an expression index
+   * in the development schema matches it).
+   */
+  createdAt(column: string): RawBuilder<string>
+  /** Column types for the development schema, production types in PostgreSQL. */
+  readonly types: SchemaTypes
+  /** True when an error means the database cannot be reached or gave up in time (answered as 503). */
+  isUnavailable(error: unknown): boolean
+}
+
+export interface SchemaTypes {
+  readonly serialPk: 'serial' | 'integer'
+  readonly bigserialPk: 'bigserial' | 'integer'
+  readonly bigint: 'bigint' | 'integer'
+  readonly jsonb: 'jsonb' | 'text'
+  readonly timestamp: 'timestamp' | 'text'
+  readonly boolean: 'boolean' | 'integer'
+  /** SQLite needs AUTOINCREMENT spelled out; PostgreSQL's serial types carry their sequence. */
+  readonly autoIncrement: boolean
+}
+
+// The last millisecond both databases' text and four-digit years can express.
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/**
+ * The text form both dialects compare timestamps in: `YYYY-MM-DD HH:MM:SS.mmm`, UTC. The end bound
+ * of `until` = 9999-12-31T23:59:59Z is 10000-01-01, which ISO text writes as `+010000-...` and would
+ * sort before every year: it is held at the last representable instant instead.
+ */
+export function toDbTimestamp(date: Date): string {
+  return new Date(Math.min(date.getTime(), LATEST)).toISOString().replace('T', ' ').replace('Z', '')
+}
+
+const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  createdAt: (column) => sql<string>`strftime('%Y-%m-%d %H:%M:%f', ${sql.ref(column)})`,
+  types: {
+    serialPk: 'integer',
+    bigserialPk: 'integer',
+    bigint: 'integer',
+    jsonb: 'text',
+    timestamp: 'text',
+    boolean: 'integer',
+    autoIncrement: true,
+  },
+  isUnavailable: (error) => /SQLITE_BUSY|SQLITE_CANTOPEN|database is locked/i.test(String((error as Error)?.message ?? error)),
+}
+
+// Connection-level failures: refused, reset, DNS, timeouts of the driver, and the server's own
+// class 08 (connection exception), 57P0x (shutdown) and 57014 (statement_timeout / cancel).
+const PG_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57014', '57P01', '57P02', '57P03', '53300'])
+const PG_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i
+
+const postgresDialect: Dialect = {
+  name: 'postgres',
+  createdAt: (column) => sql<string>`${sql.ref(column)}`,
+  types: {
+    serialPk: 'serial',
+    bigserialPk: 'bigserial',
+    bigint: 'bigint',
+    jsonb: 'jsonb',
+    timestamp: 'timestamp',
+    boolean: 'boolean',
+    autoIncrement: false,
+  },
+  isUnavailable: (error) => {
+    const code = (error as { code?: unknown })?.code
+    if (typeof code === 'string' && (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true
+    const cause = (error as { cause?: unknown })?.cause
+    if (cause && cause !== error && postgresDialect.isUnavailable(cause)) return true
+    return PG_UNAVAILABLE_MESSAGES.test(String((error as Error)?.message ?? ''))
+  },
+}
+
+// pg's default parsers turn `timestamp without time zone` into a Date in the *process's* time zone
+// and bigint into a string. We take timestamps and JSON as text (parsed once, as UTC, in the
+// repository, the same way as SQLite's text) and bigint (count(*), bigint ids) as numbers.
+const RAW = (value: string) => value
+const PG_TYPE_PARSERS: Record<number, (value: string) => unknown> = {
+  20: Number, // int8
+  114: RAW, // json
+  3802: RAW, // jsonb
+  1114: RAW, // timestamp without time zone
+  1184: RAW, // timestamp with time zone
+}
+const pgTypes = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    (format ?? 'text') === 'text' && PG_TYPE_PARSERS[oid] ? PG_TYPE_PARSERS[oid] : pg.types.getTypeParser(oid, format),
+}
+
+/**
+ * Opens the configured database through Kysely.
+ * @throws when a SQLite file opened read-only does not exist.
+ */
+export function openDatabase(config: DatabaseConfig, options: OpenOptions): Connection {
+  if (config.dialect === 'sqlite') {
+    const file = config.filename
+    const database =
+      options.readonly && file !== ':memory:'
+        ? new SqliteDatabase(file, { readonly: true })
+        : new SqliteDatabase(file, { create: true, readwrite: true })
+    // Readers and the seeder may share the file; wait briefly for a lock instead of failing at once.
+    database.exec('PRAGMA busy_timeout = 5000')
+    const db = new Kysely<Database>({ dialect: new BunSqliteDialect({ database }) })
+    return { db, dialect: sqliteDialect, destroy: () => db.destroy() }
+  }
+
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    // The server cancels a statement past this; query_timeout is the client's own guard for a server
+    // that stopped answering altogether (a little later, so the server's clearer error wins).
+    statement_timeout: config.statementTimeoutMs,
+    query_timeout: config.statementTimeoutMs + 1000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'kpi-conversations',
+    types: pgTypes,
+    // A read-only service session: any write would fail on the server, whatever the code did.
+    ...(options.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
+  })
+  // An idle client losing its server (a restart, a failover) must not crash the process;
+  // the pool drops it and the next request opens a new one.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: postgresDialect, destroy: () => db.destroy() }
+}
+
+export const dialects: Record<DialectName, Dialect> = { sqlite: sqliteDialect, postgres: postgresDialect }

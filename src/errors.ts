@@ -1,0 +1,60 @@
+// The service's error family: every failure the API answers with carries its HTTP status,
+// and onError turns any of them into the platform's one error shape, {"error": "<message>"}.
+
+/** Base class: a status, a stable code for logs, a message safe to show a client, and the cause. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = new.target.name
+  }
+
+  /** The JSON body the platform answers errors with. */
+  toBody(): ErrorBody {
+    return { error: this.message }
+  }
+}
+
+export interface ErrorBody {
+  error: string
+}
+
+/** 401: no token, an unknown token, a token that is not the KPI tracker's, or an account outside the allowlist. */
+export class UnauthorizedError extends ApiError {
+  constructor(message: string) {
+    super(401, 'UNAUTHORIZED', message)
+  }
+}
+
+/** 422: a parameter the API cannot take (the message names it and says what it must be). */
+export class ValidationError extends ApiError {
+  constructor(message: string) {
+    super(422, 'VALIDATION', message)
+  }
+}
+
+/** 404, worded as the platform words it. */
+export class NotFoundError extends ApiError {
+  constructor(message = 'Resource could not be found') {
+    super(404, 'NOT_FOUND', message)
+  }
+}
+
+/** 503: the database did not answer in time or refused; the client may retry. */
+export class ServiceUnavailableError extends ApiError {
+  constructor(message = 'The database is unavailable; try again shortly', options?: { cause?: unknown }) {
+    super(503, 'SERVICE_UNAVAILABLE', message, options)
+  }
+}
+
+/** Configuration that cannot start the service; thrown once at start, before anything listens. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}

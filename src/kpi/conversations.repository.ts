@@ -1,0 +1,167 @@
+// Reads what the endpoint needs from the helpdesk tables, dialect-blind: every query is Kysely,
+// the few dialect differences come from the connection's Dialect. Driver types are normalised
+// here, at the edge: ids and counts to numbers, timestamps (UTC text) to Dates, JSON text to values.
+import type { Connection } from '../db/dialect.ts'
+import { toDbTimestamp } from '../db/dialect.ts'
+import type { ConversationRecord, CreatedRange, SortDirection, TokenOwner } from './conversations.rules.ts'
+import { parseDateTime } from './time.ts'
+
+export const VBET_ACCOUNT_IDS_CONFIG = 'VBET_ACCOUNT_IDS'
+
+/** Who owns `token`: its owner type and, for a `User`, that user's email. Undefined for an unknown token. */
+export async function findTokenOwner({ db }: Connection, token: string): Promise<TokenOwner | undefined> {
+  const row = await db
+    .selectFrom('access_tokens as at')
+    // owner_id is bigint, users.id int4: compared as numbers. Only a 'User' owner joins a user row,
+    // so an agent bot whose id equals a user's id never borrows that user's email.
+    .leftJoin('users as u', (join) => join.onRef('u.id', '=', 'at.owner_id').on('at.owner_type', '=', 'User'))
+    .select(['at.owner_type as ownerType', 'u.email as userEmail'])
+    .where('at.token', '=', token)
+    .limit(1)
+    .executeTakeFirst()
+  return row ? { ownerType: row.ownerType, userEmail: row.userEmail ?? null } : undefined
+}
+
+/** The stored value of the VBET_ACCOUNT_IDS installation config, JSON-parsed; undefined when absent or unreadable. */
+export async function findVbetAccountIdsConfig({ db }: Connection): Promise<unknown> {
+  const row = await db
+    .selectFrom('installation_configs')
+    .select('serialized_value')
+    .where('name', '=', VBET_ACCOUNT_IDS_CONFIG)
+    .executeTakeFirst()
+  return row ? parseJson(row.serialized_value) : undefined
+}
+
+/** Which conversations a request reads: these accounts, created in this range. */
+export interface ConversationScope extends CreatedRange {
+  readonly accountIds: readonly number[]
+}
+
+export interface PageWindow {
+  readonly sortDirection: SortDirection
+  readonly limit: number
+  readonly offset: number
+}
+
+function scoped({ db, dialect }: Connection, scope: ConversationScope) {
+  return db
+    .selectFrom('conversations')
+    .where('account_id', 'in', [...scope.accountIds])
+    .where(dialect.createdAt('created_at'), '>=', toDbTimestamp(scope.createdFrom))
+    .where(dialect.createdAt('created_at'), '<', toDbTimestamp(scope.createdBefore))
+}
+
+/** How many conversations the scope holds, across all pages. */
+export async function countConversations(connection: Connection, scope: ConversationScope): Promise<number> {
+  if (scope.accountIds.length === 0) return 0
+  const row = await scoped(connection, scope)
+    .select((eb) => eb.fn.countAll().as('count'))
+    .executeTakeFirstOrThrow()
+  return Number(row.count)
+}
+
+/**
+ * One page of the scope's conversations, ordered by created_at then id (so pages never overlap or
+ * skip), with assignee and contact. The page is cut first and only its rows are joined, so the
+ * rows an offset skips cost an index step each, not a join each.
+ */
+export async function findConversationsPage(
+  connection: Connection,
+  scope: ConversationScope,
+  window: PageWindow,
+): Promise<ConversationRecord[]> {
+  if (scope.accountIds.length === 0 || window.limit === 0) return []
+  const { db, dialect } = connection
+  const direction = window.sortDirection
+  const page = scoped(connection, scope)
+    .select(['id', 'display_id', 'account_id', 'created_at', 'status', 'additional_attributes', 'assignee_id', 'contact_id'])
+    .orderBy(dialect.createdAt('created_at'), direction)
+    .orderBy('id', direction)
+    .limit(window.limit)
+    .offset(window.offset)
+
+  const rows = await db
+    .selectFrom(page.as('c'))
+    .leftJoin('users as u', 'u.id', 'c.assignee_id')
+    // contact_id is bigint, contacts.id int4: compared as numbers.
+    .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
+    .select([
+      'c.id',
+      'c.display_id',
+      'c.account_id',
+      'c.created_at',
+      'c.status',
+      'c.additional_attributes',
+      'u.id as assignee_id',
+      'u.name as assignee_name',
+      'u.email as assignee_email',
+      'ct.id as contact_id',
+      'ct.identifier as contact_identifier',
+    ])
+    .orderBy(dialect.createdAt('c.created_at'), direction)
+    .orderBy('c.id', direction)
+    .execute()
+
+  return rows.map((row) => ({
+    id: Number(row.id),
+    displayId: Number(row.display_id),
+    accountId: Number(row.account_id),
+    createdAt: parseDbTimestamp(row.created_at),
+    status: Number(row.status),
+    additionalAttributes: asObject(parseJson(row.additional_attributes)),
+    assignee:
+      row.assignee_id === null ? null : { id: Number(row.assignee_id), name: row.assignee_name ?? '', email: row.assignee_email ?? null },
+    contact: row.contact_id === null ? null : { id: Number(row.contact_id), identifier: row.contact_identifier ?? null },
+  }))
+}
+
+/**
+ * The labels of these conversations, each list in tagging order (taggings.id), as the platform lists
+ * them: the names of their `Conversation` taggings in the `labels` context. One query for the page.
+ */
+export async function findLabels({ db }: Connection, conversationIds: readonly number[]): Promise<Map<number, string[]>> {
+  const labels = new Map<number, string[]>()
+  if (conversationIds.length === 0) return labels
+  const rows = await db
+    .selectFrom('taggings as tg')
+    .innerJoin('tags as t', 't.id', 'tg.tag_id')
+    .select(['tg.taggable_id', 't.name'])
+    .where('tg.taggable_type', '=', 'Conversation')
+    .where('tg.context', '=', 'labels')
+    .where('tg.taggable_id', 'in', [...conversationIds])
+    .orderBy('tg.taggable_id')
+    .orderBy('tg.id')
+    .execute()
+  for (const { taggable_id, name } of rows) {
+    if (taggable_id === null || name === null) continue
+    const id = Number(taggable_id)
+    const list = labels.get(id)
+    if (list) list.push(name)
+    else labels.set(id, [name])
+  }
+  return labels
+}
+
+/** Is the database answering? For readiness checks. */
+export async function ping({ db }: Connection): Promise<void> {
+  await db.selectFrom('installation_configs').select('id').limit(1).execute()
+}
+
+function parseDbTimestamp(text: string): Date {
+  const date = parseDateTime(String(text))
+  if (date === null) throw new Error(`unreadable timestamp in conversations.created_at: ${JSON.stringify(text)}`)
+  return date
+}
+
+function parseJson(text: unknown): unknown {
+  if (typeof text !== 'string') return text ?? undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}

@@ -1,0 +1,57 @@
+// The Elysia plugin that declares GET /api/v1/kpi/conversations: its schemas (validation and
+// OpenAPI), the order of its checks (token, then parameters, then allowlist), and its errors.
+import { Elysia } from 'elysia'
+import { ValidationError } from '../errors.ts'
+import { ConversationsPage, ConversationsQuery, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
+import { authenticate, readConversationsPage, type KpiDeps } from './conversations.service.ts'
+
+export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
+
+/** The platform reads the token from `api_access_token`, and from `api-access-token` for proxies that drop underscores. */
+export function accessToken(headers: Headers): string | null {
+  return headers.get('api_access_token') ?? headers.get('api-access-token')
+}
+
+/**
+ * The query text as the API takes it, before the schema coerces it: integers in plain decimal
+ * (no `1e3`, `0x10`, `+5`, spaces or fractions, which a lenient coercion would accept) and each
+ * parameter at most once (`since=1&since=2` is ambiguous, not "the last one wins").
+ * @throws {ValidationError} naming the first parameter that breaks this.
+ */
+export function checkQueryText(params: URLSearchParams): void {
+  for (const name of Object.keys(PARAMETER_RULES) as Array<keyof typeof PARAMETER_RULES>) {
+    const values = params.getAll(name)
+    if (values.length > 1) throw new ValidationError(`${name} must be given at most once`)
+  }
+  for (const name of INTEGER_PARAMETERS) {
+    const value = params.get(name)
+    if (value !== null && !/^-?\d+$/.test(value)) throw new ValidationError(PARAMETER_RULES[name])
+  }
+}
+
+export function conversationsRoutes(deps: KpiDeps) {
+  return new Elysia({ name: 'kpi.conversations' }).get(CONVERSATIONS_PATH, ({ query }) => readConversationsPage(deps, query), {
+    query: ConversationsQuery,
+    // Transform runs before the schema's validation: a caller without a valid token learns
+    // nothing, not even which parameters are wrong.
+    async transform({ request }) {
+      await authenticate(deps, accessToken(request.headers))
+      checkQueryText(new URL(request.url).searchParams)
+    },
+    response: { 200: ConversationsPage, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+    detail: {
+      summary: 'Conversations of the VBET accounts, for KPI analysis',
+      description:
+        'Paginated conversation data scoped to the accounts of the VBET_ACCOUNT_IDS installation config. ' +
+        'Only the user with the configured KPI tracker email (kpi_tracker@vbet.com by default) may call it.',
+      tags: ['KPI'],
+      security: [{ api_access_token: [] }],
+      responses: {
+        200: { description: 'A page of conversations.' },
+        401: { description: 'No token, an unknown token, another user\'s token, or account_id not in the VBET allowlist.' },
+        422: { description: 'A parameter that is not what the API takes: since or until not an integer Unix timestamp, and the like.' },
+        503: { description: 'The database did not answer in time; retry later.' },
+      },
+    },
+  })
+}

@@ -1,0 +1,70 @@
+// The endpoint's use case: who may call, which accounts and times a request reads, and the page it
+// gets. Reads through the repository, decides through the rules; knows nothing of HTTP.
+import type { Connection } from '../db/dialect.ts'
+import { UnauthorizedError } from '../errors.ts'
+import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
+import * as repository from './conversations.repository.ts'
+import {
+  clampPage,
+  clampPageSize,
+  createdRange,
+  defaultSince,
+  defaultUntil,
+  isKpiTracker,
+  parseVbetAccountIds,
+  scopeAccountIds,
+  toConversationItem,
+} from './conversations.rules.ts'
+
+export interface KpiDeps {
+  readonly connection: Connection
+  readonly kpiTrackerEmail: string
+  /** The clock the defaults of since/until are taken from. */
+  readonly now: () => Date
+}
+
+/**
+ * Lets through only the KPI tracker's token.
+ * @throws {UnauthorizedError} without a token, with an unknown one, or with anyone else's.
+ */
+export async function authenticate(deps: KpiDeps, token: string | null): Promise<void> {
+  if (token === null || token.trim() === '') {
+    throw new UnauthorizedError('Missing access token: send it in the api_access_token header')
+  }
+  const owner = await repository.findTokenOwner(deps.connection, token)
+  if (owner === undefined) throw new UnauthorizedError('Invalid Access Token')
+  if (!isKpiTracker(owner, deps.kpiTrackerEmail)) {
+    throw new UnauthorizedError('This access token may not read KPI conversations')
+  }
+}
+
+/**
+ * One page of the VBET accounts' conversations (or of one of them) in a time range.
+ * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
+ */
+export async function readConversationsPage(deps: KpiDeps, query: ConversationsQuery): Promise<ConversationsPage> {
+  const { connection } = deps
+  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection))
+  const accountIds = scopeAccountIds(vbetAccountIds, query.account_id)
+  const now = deps.now()
+  const scope = {
+    accountIds,
+    ...createdRange(query.since ?? defaultSince(now), query.until ?? defaultUntil(now)),
+  }
+  const pageSize = clampPageSize(query.page_size)
+  const page = clampPage(query.page)
+  const window = { sortDirection: query.sort_direction ?? 'asc', limit: pageSize, offset: (page - 1) * pageSize } as const
+
+  const [itemsCount, records] = await Promise.all([
+    repository.countConversations(connection, scope),
+    repository.findConversationsPage(connection, scope, window),
+  ])
+  const labels = await repository.findLabels(
+    connection,
+    records.map((record) => record.id),
+  )
+  return {
+    meta: { items_count: itemsCount, current_page: page, page_size: pageSize },
+    payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])),
+  }
+}
