@@ -1,0 +1,70 @@
+// The test command (`npm test`): type-check, then the whole spec suite against SQLite and against
+// PostgreSQL (a throwaway cluster unless TEST_DATABASE_URL names one), with a non-UTC process time
+// zone so that every run proves times are handled as UTC. Ends with one plain line
+// `N passed, N failed` for CI. Arguments are passed on to `bun test` (e.g. a path filter).
+import { INSTALL_HINT, startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts'
+
+const bunBin = process.execPath
+const args = process.argv.slice(2)
+
+const typecheck = Bun.spawn([bunBin, 'x', 'tsc', '--noEmit'], { stdout: 'inherit', stderr: 'inherit' })
+if ((await typecheck.exited) !== 0) {
+  console.log('type check failed')
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+
+let postgres: ThrowawayPostgres | undefined
+let databaseUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
+const wantsPostgres = (process.env.DIALECTS ?? 'sqlite,postgres').includes('postgres')
+if (!databaseUrl && wantsPostgres) {
+  try {
+    postgres = await startThrowawayPostgres()
+    databaseUrl = postgres.url
+    console.log(`throwaway PostgreSQL on port ${postgres.port}`)
+  } catch (error) {
+    const message = (error as Error).message
+    if (process.env.CI) {
+      console.error(message)
+      console.log('0 passed, 1 failed')
+      process.exit(1)
+    }
+    console.warn(`\n*** PostgreSQL specs skipped: ${message === INSTALL_HINT ? INSTALL_HINT : message}\n`)
+  }
+}
+
+const stopPostgres = async () => {
+  await postgres?.stop()
+  postgres = undefined
+}
+process.on('SIGINT', () => void stopPostgres().then(() => process.exit(130)))
+
+const child = Bun.spawn([bunBin, 'test', ...args], {
+  env: { ...process.env, ...(databaseUrl ? { TEST_DATABASE_URL: databaseUrl } : {}), TZ: process.env.TZ || 'America/Sao_Paulo' },
+  stdout: 'pipe',
+  stderr: 'pipe',
+})
+
+// Tee bun's output and keep its closing counts.
+let transcript = ''
+async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
+  const decoder = new TextDecoder()
+  const reader = stream.getReader()
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    const text = decoder.decode(read.value, { stream: true })
+    transcript += text
+    sink.write(text)
+  }
+}
+await Promise.all([pump(child.stdout, process.stdout), pump(child.stderr, process.stderr)])
+const code = await child.exited
+await stopPostgres()
+
+// bun test closes with lines ` 12 pass`, ` 0 fail`, ` 1 skip`: the last of each is the total.
+const count = (word: string) => Number([...transcript.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\s*$`, 'gm'))].pop()?.[1] ?? 0)
+const passed = count('pass')
+let failed = count('fail')
+const skipped = count('skip')
+if (code !== 0 && failed === 0) failed = 1 // bun failed outside any test (an error while loading a file)
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(code === 0 && failed === 0 ? 0 : 1)
