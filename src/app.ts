@@ -28,7 +28,7 @@ export function createApp(deps: AppDeps) {
     .onError(({ code, error, request }) => {
       const known = toApiError(code, error, connection)
       if (known instanceof ServiceUnavailableError) logError('database unavailable', errorText(error))
-      if (known) return json(known.status, known.toBody())
+      if (known) return json(known.status, known.toBody(), known.headers)
       // Our own defect: logged with its cause, answered without internals.
       logError(`unhandled error on ${request.method} ${new URL(request.url).pathname}`, errorText(error))
       return json(500, { error: 'Internal server error' })
@@ -72,6 +72,6 @@ function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+function json(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...headers, 'content-type': 'application/json' } })
 }

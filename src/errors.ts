@@ -7,11 +7,15 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options)
     this.name = new.target.name
+    this.headers = options?.headers ?? {}
   }
+
+  /** Response headers the status calls for (Allow with 405, Retry-After with 503). */
+  readonly headers: Readonly<Record<string, string>>
 
   /** The JSON body the platform answers errors with. */
   toBody(): ErrorBody {
@@ -44,10 +48,17 @@ export class NotFoundError extends ApiError {
   }
 }
 
+/** 405: the path exists, the method does not; Allow names the ones it takes. */
+export class MethodNotAllowedError extends ApiError {
+  constructor(allow: readonly string[]) {
+    super(405, 'METHOD_NOT_ALLOWED', `Method not allowed: use ${allow.join(' or ')}`, { headers: { allow: allow.join(', ') } })
+  }
+}
+
 /** 503: the database did not answer in time or refused; the client may retry. */
 export class ServiceUnavailableError extends ApiError {
   constructor(message = 'The database is unavailable; try again shortly', options?: { cause?: unknown }) {
-    super(503, 'SERVICE_UNAVAILABLE', message, options)
+    super(503, 'SERVICE_UNAVAILABLE', message, { ...options, headers: { 'retry-after': '1' } })
   }
 }
 

@@ -2,7 +2,7 @@
 // types, how created_at is compared, which column types the development schema uses, and which
 // driver errors mean "the database is unavailable". Everything else is dialect-blind.
 import { Database as SqliteDatabase } from 'bun:sqlite'
-import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely'
+import { Kysely, PostgresDialect, sql, type LogEvent, type RawBuilder } from 'kysely'
 import { BunSqliteDialect } from 'kysely-bun-sqlite'
 import pg from 'pg'
 import type { DatabaseConfig } from '../config.ts'
@@ -19,6 +19,8 @@ export interface Connection {
 export interface OpenOptions {
   /** The service opens read-only: it must never change the database it reads. */
   readonly readonly: boolean
+  /** Called with every SQL statement run (specs count queries with it). */
+  readonly onQuery?: (sql: string) => void
 }
 
 /** What differs between the dialects, as named helpers. */
@@ -130,7 +132,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
         : new SqliteDatabase(file, { create: true, readwrite: true })
     // Readers and the seeder may share the file; wait briefly for a lock instead of failing at once.
     database.exec('PRAGMA busy_timeout = 5000')
-    const db = new Kysely<Database>({ dialect: new BunSqliteDialect({ database }) })
+    const db = new Kysely<Database>({ dialect: new BunSqliteDialect({ database }), log: queryLog(options) })
     return { db, dialect: sqliteDialect, destroy: () => db.destroy() }
   }
 
@@ -151,8 +153,12 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   // An idle client losing its server (a restart, a failover) must not crash the process;
   // the pool drops it and the next request opens a new one.
   pool.on('error', () => {})
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
   return { db, dialect: postgresDialect, destroy: () => db.destroy() }
+}
+
+function queryLog({ onQuery }: OpenOptions) {
+  return onQuery ? (event: LogEvent) => onQuery(event.query.sql) : undefined
 }
 
 export const dialects: Record<DialectName, Dialect> = { sqlite: sqliteDialect, postgres: postgresDialect }

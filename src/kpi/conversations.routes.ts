@@ -1,7 +1,8 @@
 // The Elysia plugin that declares GET /api/v1/kpi/conversations: its schemas (validation and
 // OpenAPI), the order of its checks (token, then parameters, then allowlist), and its errors.
+import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
-import { ValidationError } from '../errors.ts'
+import { MethodNotAllowedError, ValidationError } from '../errors.ts'
 import { ConversationsPage, ConversationsQuery, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { authenticate, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
@@ -13,30 +14,42 @@ export function accessToken(headers: Headers): string | null {
 }
 
 /**
- * The query text as the API takes it, before the schema coerces it: integers in plain decimal
- * (no `1e3`, `0x10`, `+5`, spaces or fractions, which a lenient coercion would accept) and each
- * parameter at most once (`since=1&since=2` is ambiguous, not "the last one wins").
+ * Checks the query text against the schema before Elysia coerces it, so that every bad parameter
+ * gets a 422 that names it: integers in plain decimal only (Elysia's coercion would take `1e3`,
+ * `0x10`, ` 5`), within the schema's bounds, and each parameter at most once (`since=1&since=2` is
+ * ambiguous, not "the last one wins").
  * @throws {ValidationError} naming the first parameter that breaks this.
  */
-export function checkQueryText(params: URLSearchParams): void {
+export function validateQueryText(params: URLSearchParams): void {
   for (const name of Object.keys(PARAMETER_RULES) as Array<keyof typeof PARAMETER_RULES>) {
     const values = params.getAll(name)
     if (values.length > 1) throw new ValidationError(`${name} must be given at most once`)
-  }
-  for (const name of INTEGER_PARAMETERS) {
-    const value = params.get(name)
-    if (value !== null && !/^-?\d+$/.test(value)) throw new ValidationError(PARAMETER_RULES[name])
+    if (values.length === 0) continue
+    const text = values[0]!
+    const isInteger = (INTEGER_PARAMETERS as readonly string[]).includes(name)
+    const value = isInteger ? Number(text) : text
+    if ((isInteger && !/^-?\d+$/.test(text)) || !Value.Check(ConversationsQuery.properties[name], value)) {
+      throw new ValidationError(PARAMETER_RULES[name])
+    }
   }
 }
 
 export function conversationsRoutes(deps: KpiDeps) {
-  return new Elysia({ name: 'kpi.conversations' }).get(CONVERSATIONS_PATH, ({ query }) => readConversationsPage(deps, query), {
+  return new Elysia({ name: 'kpi.conversations' })
+    .all(
+      CONVERSATIONS_PATH,
+      () => {
+        throw new MethodNotAllowedError(['GET', 'HEAD'])
+      },
+      { detail: { hide: true } },
+    )
+    .get(CONVERSATIONS_PATH, ({ query }) => readConversationsPage(deps, query), {
     query: ConversationsQuery,
     // Transform runs before the schema's validation: a caller without a valid token learns
     // nothing, not even which parameters are wrong.
     async transform({ request }) {
       await authenticate(deps, accessToken(request.headers))
-      checkQueryText(new URL(request.url).searchParams)
+      validateQueryText(new URL(request.url).searchParams)
     },
     response: { 200: ConversationsPage, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody },
     detail: {
