@@ -1,7 +1,10 @@
-// The one module that knows the test databases. SQLite (in memory) always; PostgreSQL whenever
-// TEST_DATABASE_URL names a server (scripts/test.ts starts a throwaway one). DIALECTS=sqlite or
+// The one module that knows the test databases. SQLite always; PostgreSQL whenever
+// TEST_DATABASE_URL names a server (scripts/test.ts starts a throwaway one); SQLite in a temporary file. DIALECTS=sqlite or
 // DIALECTS=postgres narrows the run. Each spec file gets a fresh database of its own.
 import { afterAll, beforeAll } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import { openDatabase, type Connection, type DialectName } from '../src/db/dialect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
@@ -72,10 +75,19 @@ export interface TestDatabase {
 /** A new, migrated, empty database of the dialect. */
 export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
-    const config = { dialect: 'sqlite', filename: ':memory:', isEmbeddedDefault: false } as const
+    // A file rather than :memory:, so that a spec can open a second, read-only connection as the service does.
+    const dir = mkdtempSync(join(tmpdir(), 'kpi-sqlite-'))
+    const config = { dialect: 'sqlite', filename: join(dir, 'test.sqlite'), isEmbeddedDefault: false } as const
     const connection = openDatabase(config, { readonly: false })
     await migrateToLatest(connection)
-    return { connection, config, destroy: () => connection.destroy() }
+    return {
+      connection,
+      config,
+      async destroy() {
+        await connection.destroy()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
   }
   await ensureTemplate()
   const name = `kpi_test_${process.pid}_${++databaseCounter}`
