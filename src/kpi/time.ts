@@ -13,9 +13,12 @@ export function parseDateTime(text: string): Date | null {
   if (!match) return null
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = match
   const ms = Number(fraction.slice(0, 3).padEnd(3, '0'))
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms)
-  const date = new Date(utc)
-  // Date.UTC rolls 2026-02-30 over into March; a calendar date that does not exist is not a date.
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const date = new Date(0)
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
+  date.setUTCHours(Number(h), Number(mi), Number(s), ms)
+  const utc = date.getTime()
+  // A calendar date that does not exist (2026-02-30 would roll over into March) is not a date.
   if (
     Number.isNaN(utc) ||
     date.getUTCFullYear() !== Number(y) ||

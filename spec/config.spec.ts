@@ -1,0 +1,66 @@
+// Unit specs of the configuration: defaults, dialect selection, and failing fast with clear messages.
+import { describe, expect, test } from 'bun:test'
+import { DEFAULT_KPI_TRACKER_EMAIL, DEFAULT_SQLITE_FILE, describeDatabase, loadConfig } from '../src/config.ts'
+import { ConfigError } from '../src/errors.ts'
+
+describe('loadConfig', () => {
+  test('defaults: embedded SQLite, 127.0.0.1:3000, kpi_tracker@vbet.com', () => {
+    const config = loadConfig({})
+    expect(config).toEqual({
+      database: { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true },
+      host: '127.0.0.1',
+      port: 3000,
+      kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL,
+    })
+    expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  test('postgres:// and postgresql:// select PostgreSQL, with pool and timeouts', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgresql://u:secret@db:5433/chatwoot', DB_POOL_SIZE: '4', DB_CONNECT_TIMEOUT_MS: '2000', DB_STATEMENT_TIMEOUT_MS: '9000' })
+    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:secret@db:5433/chatwoot', poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 9000 })
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot' }).database).toMatchObject({ dialect: 'postgres', poolSize: 10, connectTimeoutMs: 5000, statementTimeoutMs: 15000 })
+  })
+
+  test.each([
+    ['sqlite:./data/x.sqlite', './data/x.sqlite'],
+    ['sqlite:///tmp/x.sqlite', '/tmp/x.sqlite'],
+    ['sqlite::memory:', ':memory:'],
+    ['/var/lib/kpi.sqlite', '/var/lib/kpi.sqlite'],
+    ['kpi.db', 'kpi.db'],
+  ])('%p selects SQLite file %p', (url, filename) => {
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'sqlite', filename, isEmbeddedDefault: false })
+  })
+
+  test('PORT, HOST and KPI_TRACKER_EMAIL', () => {
+    expect(loadConfig({ PORT: '8080', HOST: '0.0.0.0', KPI_TRACKER_EMAIL: 'kpi@example.com' })).toMatchObject({ port: 8080, host: '0.0.0.0', kpiTrackerEmail: 'kpi@example.com' })
+  })
+
+  test('every problem at once, each naming its variable, never echoing a password', () => {
+    let error: unknown
+    try {
+      loadConfig({ PORT: 'eighty', KPI_TRACKER_EMAIL: 'nobody', DATABASE_URL: 'mysql://root:hunter2@db/x', DB_POOL_SIZE: '0' })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const { problems, message } = error as ConfigError
+    expect(problems).toHaveLength(4)
+    expect(message).toContain('PORT must be an integer from 0 to 65535')
+    expect(message).toContain('KPI_TRACKER_EMAIL must be an email address')
+    expect(message).toContain('DATABASE_URL must be a postgres:// URL')
+    expect(message).toContain('DB_POOL_SIZE must be an integer from 1 to 1000')
+    expect(message).not.toContain('hunter2')
+  })
+
+  test('a PORT out of range fails', () => expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT must be an integer'))
+  test('an empty sqlite: URL fails', () => expect(() => loadConfig({ DATABASE_URL: 'sqlite:' })).toThrow('needs a file path'))
+})
+
+describe('describeDatabase', () => {
+  test('leaves the credentials out', () => {
+    expect(describeDatabase({ dialect: 'postgres', url: 'postgres://kpi:s3cret@db.internal:5432/chatwoot', poolSize: 1, connectTimeoutMs: 1, statementTimeoutMs: 1 })).toBe(
+      'postgres://db.internal:5432/chatwoot',
+    )
+  })
+})
