@@ -59,12 +59,6 @@ export function conversationsRoutes(deps: KpiDeps) {
         'Only the user with the configured KPI tracker email (kpi_tracker@vbet.com by default) may call it.',
       tags: ['KPI'],
       security: [{ api_access_token: [] }],
-      responses: {
-        200: { description: 'A page of conversations.' },
-        401: { description: 'No token, an unknown token, another user\'s token, or account_id not in the VBET allowlist.' },
-        422: { description: 'A parameter that is not what the API takes: since or until not an integer Unix timestamp, and the like.' },
-        503: { description: 'The database did not answer in time; retry later.' },
-      },
     },
   })
 }

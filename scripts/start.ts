@@ -1,0 +1,45 @@
+// `npm start`: the service. With DATABASE_URL unset it uses the embedded SQLite demo database,
+// creating and seeding it on first start, and prints how to try it. With DATABASE_URL set it only
+// reads that database and changes nothing.
+import { loadConfig } from '../src/config.ts'
+import { ConfigError } from '../src/errors.ts'
+import { startServer } from '../src/server.ts'
+import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
+import { DEMO_CONVERSATIONS, ensureDemoDatabase } from './demo.ts'
+
+let config
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error)
+  process.exit(1)
+}
+
+const demo = config.database.dialect === 'sqlite' && config.database.isEmbeddedDefault
+if (demo && config.database.dialect === 'sqlite' && (await ensureDemoDatabase(config.database))) {
+  console.log(`Created the demo database ${config.database.filename} with ${DEMO_CONVERSATIONS} conversations.`)
+}
+
+const service = await startServer(config).catch((error: Error) => {
+  console.error(`Cannot start: ${error.message}`)
+  process.exit(1)
+})
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, async () => {
+    await service.stop()
+    process.exit(0)
+  })
+}
+
+const endpoint = `${service.url}/api/v1/kpi/conversations`
+console.log(`
+KPI Conversations API
+  endpoint:    ${endpoint}
+  Swagger UI:  ${service.url}/swagger`)
+if (demo) {
+  // The demo database's own token, made by the seed; a real database's tokens are never printed.
+  console.log(`  demo token:  ${DEMO_TOKEN}
+
+  curl -H "api_access_token: ${DEMO_TOKEN}" "${endpoint}?page_size=2"
+`)
+}
