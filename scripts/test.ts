@@ -1,6 +1,5 @@
 // The test command (`npm test`): type-check, then the whole spec suite against SQLite and against
-// PostgreSQL (a throwaway cluster unless TEST_DATABASE_URL names one), with a non-UTC process time
-// zone so that every run proves times are handled as UTC. Ends with one plain line
+// PostgreSQL (a throwaway cluster unless TEST_DATABASE_URL names one). Ends with one plain line
 // `N passed, N failed` for CI. Arguments are passed on to `bun test` (e.g. a path filter).
 import { INSTALL_HINT, startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts'
 
@@ -40,7 +39,7 @@ const stopPostgres = async () => {
 process.on('SIGINT', () => void stopPostgres().then(() => process.exit(130)))
 
 const child = Bun.spawn([bunBin, 'test', ...args], {
-  env: { ...process.env, ...(databaseUrl ? { TEST_DATABASE_URL: databaseUrl } : {}), TZ: process.env.TZ || 'America/Sao_Paulo' },
+  env: { ...process.env, ...(databaseUrl ? { TEST_DATABASE_URL: databaseUrl } : {}) },
   stdout: 'pipe',
   stderr: 'pipe',
 })

@@ -22,6 +22,8 @@ if (requested.includes('postgres') && TEST_DATABASE_URL === undefined && process
   throw new Error('CI must run the suite against PostgreSQL too: set TEST_DATABASE_URL (scripts/test.ts does)')
 }
 
+/** The session time zone of every PostgreSQL test database: far from UTC, and not the process's. */
+export const SERVER_TIME_ZONE = 'Asia/Kathmandu'
 const TEMPLATE = `kpi_test_template_${process.pid}`
 let templateReady: Promise<void> | undefined
 let databaseCounter = 0
@@ -91,7 +93,11 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   }
   await ensureTemplate()
   const name = `kpi_test_${process.pid}_${++databaseCounter}`
-  await admin((client) => client.query(`create database ${name} template ${TEMPLATE}`))
+  await admin(async (client) => {
+    await client.query(`create database ${name} template ${TEMPLATE}`)
+    // Whatever the server's own setting: not UTC, so every PostgreSQL spec proves times are read as UTC.
+    await client.query(`alter database ${name} set timezone to '${SERVER_TIME_ZONE}'`)
+  })
   const config = postgresConfig(urlOf(name))
   const connection = openDatabase(config, { readonly: false })
   return {

@@ -1,0 +1,58 @@
+// The README's start command, run as a newcomer runs it: the service on the embedded SQLite demo
+// database (created and seeded on first start), its banner, and the curl example as printed.
+import { describe, expect, test } from 'bun:test'
+import { Value } from '@sinclair/typebox/value'
+import { ConversationsPage } from '../../src/kpi/conversations.model.ts'
+import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
+import { runServiceExpectingExit, startService } from '../service-process.ts'
+
+describe('npm start', () => {
+  test('serves the demo database, prints the endpoint, the Swagger UI and the demo token, and stops on SIGTERM with 0', async () => {
+    const service = await startService()
+    try {
+      const output = service.output()
+      expect(output).toContain(`endpoint:    ${service.url}/api/v1/kpi/conversations`)
+      expect(output).toContain(`Swagger UI:  ${service.url}/swagger`)
+      expect(output).toContain(`demo token:  ${DEMO_TOKEN}`)
+
+      const response = await fetch(`${service.url}/api/v1/kpi/conversations?page_size=5`, { headers: { api_access_token: DEMO_TOKEN } })
+      expect(response.status).toBe(200)
+      const body = await response.json()
+      expect(Value.Errors(ConversationsPage, body).First()).toBeUndefined()
+      expect(body.payload).toHaveLength(5)
+      expect(body.meta.items_count).toBeGreaterThan(5)
+      expect((await fetch(`${service.url}/swagger`)).status).toBe(200)
+    } finally {
+      expect(await service.stop()).toBe(0)
+    }
+  })
+
+  test('the README\'s curl example works as printed (same token, same path)', async () => {
+    const readme = await Bun.file(`${import.meta.dir}/../../README.md`).text()
+    const curl = /curl -H "api_access_token: ([^"]+)" \\\n\s+"http:\/\/127\.0\.0\.1:3000(\/api\/v1\/kpi\/conversations[^"]*)"/.exec(readme)
+    expect(curl).not.toBeNull()
+    const [, token, path] = curl!
+    expect(token).toBe(DEMO_TOKEN)
+    const service = await startService()
+    try {
+      const response = await fetch(`${service.url}${path}`, { headers: { api_access_token: token! } })
+      expect(response.status).toBe(200)
+      expect(Value.Check(ConversationsPage, await response.json())).toBe(true)
+    } finally {
+      await service.stop()
+    }
+  })
+
+  test('a SQLite file that does not exist is not created: exit 1 with a message that says what to do', async () => {
+    const { code, output } = await runServiceExpectingExit({ DATABASE_URL: 'sqlite:/nonexistent/kpi.sqlite' })
+    expect(code).toBe(1)
+    expect(output).toContain('/nonexistent/kpi.sqlite does not exist')
+  })
+
+  test('a bad configuration stops the start with every problem named', async () => {
+    const { code, output } = await runServiceExpectingExit({ PORT: 'eighty', KPI_TRACKER_EMAIL: 'nobody' })
+    expect(code).toBe(1)
+    expect(output).toContain('PORT must be an integer')
+    expect(output).toContain('KPI_TRACKER_EMAIL must be an email address')
+  })
+})

@@ -1,0 +1,71 @@
+// Starts the real service (`bun scripts/start.ts`, what `npm start` runs) as a separate process on a
+// free port, for the specs that must see it as a user does: banner, exit codes, real HTTP.
+import { join } from 'node:path'
+
+const ROOT = join(import.meta.dir, '..')
+
+export interface ServiceProcess {
+  /** http://127.0.0.1:<port> */
+  readonly url: string
+  /** Everything it printed so far. */
+  output(): string
+  stop(): Promise<number>
+}
+
+export interface Exited {
+  readonly code: number
+  readonly output: string
+}
+
+function spawn(env: Record<string, string | undefined>) {
+  // Only what is given: no DATABASE_URL or PORT of the developer's shell leaks in.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|KPI_|DB_)/.test(name)))
+  return Bun.spawn([process.execPath, join(ROOT, 'scripts/start.ts')], {
+    cwd: ROOT,
+    env: { ...base, PORT: '0', ...env } as Record<string, string>,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+}
+
+/** Starts the service and waits until it listens. */
+export async function startService(env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const child = spawn(env)
+  let output = ''
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    const reader = stream.getReader()
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) output += decoder.decode(chunk.value, { stream: true })
+  }
+  void read(child.stdout)
+  void read(child.stderr)
+  const deadline = Date.now() + timeoutMs
+  let url: string | undefined
+  while (!url) {
+    const listening = /"message":"listening","url":"([^"]+)"/.exec(output)
+    // The banner comes after the listening line; wait for it so specs can read it.
+    if (listening && /Swagger UI:/.test(output)) url = listening[1]
+    else if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`)
+    else if (Date.now() > deadline) {
+      child.kill()
+      throw new Error(`the service did not start within ${timeoutMs} ms:\n${output}`)
+    } else await Bun.sleep(50)
+  }
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM')
+      return await child.exited
+    },
+  }
+}
+
+/** Runs the start command and waits for it to exit (for configurations that must not start). */
+export async function runServiceExpectingExit(env: Record<string, string | undefined>): Promise<Exited> {
+  const child = spawn(env)
+  const timer = setTimeout(() => child.kill(), 30_000)
+  const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+  clearTimeout(timer)
+  return { code, output: out + err }
+}
