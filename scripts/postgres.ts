@@ -11,7 +11,12 @@ export interface ThrowawayPostgres {
   readonly url: string
   readonly port: number
   readonly dataDir: string
+  /** Stops the server and removes its folder. */
   stop(): Promise<void>
+  /** Stops the server, keeping its data (to see what clients do without a database). */
+  halt(): Promise<void>
+  /** Starts a halted server again, on the same port. */
+  resume(): Promise<void>
 }
 
 export interface ThrowawayOptions {
@@ -79,21 +84,25 @@ export async function startThrowawayPostgres(options: ThrowawayOptions = {}): Pr
     timezone: options.timezone ?? 'Asia/Yerevan',
     ...options.settings,
   }
+  const pgCtl = (...args: string[]) => run([join(bin, 'pg_ctl'), '-D', dataDir, ...args], user)
   let started: ThrowawayPostgres | undefined
   // Another process may take the free port between our look and the server's bind: try again.
   for (let attempt = 1; attempt <= 3 && !started; attempt++) {
     const port = await freePort()
     const flags = [`-p ${port}`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(' ')
+    const start = () => pgCtl('-o', flags, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start')
     try {
-      await run([join(bin, 'pg_ctl'), '-D', dataDir, '-o', flags, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start'], user)
+      await start()
       started = {
         url: `postgres://kpi@127.0.0.1:${port}/postgres`,
         port,
         dataDir,
         async stop() {
-          await run([join(bin, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'], user).catch(() => {})
+          await pgCtl('-m', 'immediate', '-w', 'stop').catch(() => {})
           rmSync(dataDir, { recursive: true, force: true })
         },
+        halt: () => pgCtl('-m', 'fast', '-w', 'stop'),
+        resume: start,
       }
     } catch (error) {
       if (attempt === 3) {

@@ -1,0 +1,58 @@
+// With its database gone, the service answers 503 promptly and stays up; when the database comes
+// back, it answers 200 again within 2 s, without a restart. Uses a PostgreSQL cluster of its own,
+// since it stops and starts the server.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { openDatabase, type Connection } from '../../src/db/dialect.ts'
+import { migrateToLatest } from '../../src/db/migrate.ts'
+import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.ts'
+import { DIALECTS } from '../setup.ts'
+import { contractApp, conversations, type TestApp } from '../helpers.ts'
+import { contractDataSet } from '../../fixtures/contract-data-set.ts'
+import { insertDataSet } from '../../fixtures/insert.ts'
+
+const runnable = DIALECTS.includes('postgres') && findPostgresBin() !== undefined
+if (DIALECTS.includes('postgres') && !runnable) console.warn('[postgres] outage spec skipped: no PostgreSQL server binaries to start a cluster of its own')
+
+describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
+  let server: ThrowawayPostgres
+  let connection: Connection
+  let app: TestApp
+
+  beforeAll(async () => {
+    server = await startThrowawayPostgres()
+    const writer = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 5000 }, { readonly: false })
+    await migrateToLatest(writer)
+    await insertDataSet(writer, contractDataSet())
+    await writer.destroy()
+    connection = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 1000 }, { readonly: true })
+    app = contractApp(connection)
+  })
+
+  afterAll(async () => {
+    await connection?.destroy()
+    await server?.stop()
+  })
+
+  test('200, then 503 within the timeout while the server is down, then 200 within 2 s of its return', async () => {
+    expect((await conversations(app)).status).toBe(200)
+
+    await server.halt()
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now()
+      const response = await conversations(app)
+      expect(response.status).toBe(503)
+      expect(response.body).toEqual({ error: expect.any(String) })
+      expect(response.headers.get('retry-after')).toBe('1')
+      expect(performance.now() - started).toBeLessThan(2500)
+    }
+
+    await server.resume()
+    const back = performance.now()
+    let status = 0
+    while (status !== 200 && performance.now() - back < 2000) {
+      status = (await conversations(app)).status
+      if (status !== 200) await Bun.sleep(50)
+    }
+    expect(status).toBe(200)
+  })
+})
