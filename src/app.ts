@@ -6,7 +6,7 @@ import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { PARAMETER_RULES } from './kpi/conversations.model.ts'
-import { conversationsRoutes } from './kpi/conversations.routes.ts'
+import { CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
 import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
@@ -40,6 +40,7 @@ export function createApp(deps: AppDeps) {
         description:
           'Internal endpoint for VBET KPI analysis. Returns paginated conversation data scoped to VBET accounts. ' +
           'Authorize with the KPI tracker\'s api_access_token, then try GET /api/v1/kpi/conversations.',
+        operations: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES },
       }),
     )
     .use(

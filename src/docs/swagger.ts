@@ -6,6 +6,7 @@ import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { finishOpenApi, type OperationDocs } from './openapi.ts'
 
 export const SWAGGER_PATH = '/swagger'
 export const OPENAPI_PATH = '/swagger/json'
@@ -22,6 +23,8 @@ export interface DocsInfo {
   readonly title: string
   readonly version: string
   readonly description: string
+  /** Descriptions and examples of the operations' responses (see openapi.ts). */
+  readonly operations: OperationDocs
 }
 
 function page(info: DocsInfo): string {
@@ -62,6 +65,10 @@ export function swaggerDocs(info: DocsInfo) {
       if (request.method === 'GET' && new URL(request.url).pathname === SWAGGER_PATH) {
         return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } })
       }
+    })
+    .onAfterHandle({ as: 'global' }, ({ request, response }) => {
+      // The plugin's document, finished into valid OpenAPI 3.1 (openapi.ts says what that takes).
+      if (new URL(request.url).pathname === OPENAPI_PATH) return Response.json(finishOpenApi(response, info.operations))
     })
     .use(
       swagger({

@@ -1,6 +1,10 @@
 // The endpoint's TypeBox schemas: the one source of the route's validation, of its TypeScript
 // types, of the OpenAPI document Swagger UI shows, and of the contract suite's response checks.
-import { t, type Static } from 'elysia'
+// The query uses Elysia's `t`, whose `t.Integer` is a string-or-integer union that lets Elysia
+// coerce query text. The responses use plain TypeBox (`Type`): there such a union would let a
+// body carry "42" for 42, and the document say so. `t.UnionEnum` renders as an `enum`.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { t } from 'elysia'
 import {
   PAGE_DEFAULT,
   PAGE_MAX,
@@ -13,28 +17,26 @@ import {
   UNKNOWN_STATUS,
 } from './conversations.rules.ts'
 
-const unixTimestamp = (description: string, example: number) =>
-  t.Integer({ minimum: TIMESTAMP_MIN, maximum: TIMESTAMP_MAX, description, examples: [example] })
+const unixTimestamp = (description: string) => t.Integer({ minimum: TIMESTAMP_MIN, maximum: TIMESTAMP_MAX, description })
 
 export const ConversationsQuery = t.Object({
   account_id: t.Optional(
-    t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.', examples: [3] }),
+    t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' }),
   ),
   since: t.Optional(
-    unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago.', 1736467200),
+    unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago.'),
   ),
   until: t.Optional(
     unixTimestamp(
       'Unix timestamp (seconds). Return conversations created at or before this time (the whole second). Default: the end of today (UTC).',
-      1736553600,
     ),
   ),
   sort_direction: t.Optional(
     t.UnionEnum(['asc', 'desc'], { default: 'asc', description: 'Sort by created_at (then id). Accepted values: asc, desc.' }),
   ),
-  page: t.Optional(t.Integer({ default: PAGE_DEFAULT, maximum: PAGE_MAX, description: 'Page number (1-based). A page below 1 is page 1.', examples: [1] })),
+  page: t.Optional(t.Integer({ default: PAGE_DEFAULT, maximum: PAGE_MAX, description: 'Page number (1-based). A page below 1 is page 1.' })),
   page_size: t.Optional(
-    t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].`, examples: [100] }),
+    t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
   ),
 })
 export type ConversationsQuery = Static<typeof ConversationsQuery>
@@ -52,57 +54,87 @@ export const PARAMETER_RULES: Record<keyof ConversationsQuery, string> = {
   page_size: `page_size must be an integer (it is clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}])`,
 }
 
-const isoTime = (description: string) => t.String({ format: 'date-time', description, examples: ['2026-01-10T08:30:00Z'] })
-const nullable = <T extends Parameters<typeof t.Union>[0][number]>(schema: T, description: string) =>
-  t.Union([schema, t.Null()], { description })
+const isoTime = (description: string) => Type.String({ format: 'date-time', description, examples: ['2026-01-10T08:30:00Z'] })
+const nullable = <T extends TSchema>(schema: T, description: string) => Type.Union([schema, Type.Null()], { description })
 
-export const Assignee = t.Object(
+export const Assignee = Type.Object(
   {
-    id: t.Integer({ examples: [7] }),
-    name: t.String({ examples: ['Jane Smith'] }),
-    email: t.Union([t.String(), t.Null()], { examples: ['jane@example.com'] }),
+    id: Type.Integer({ examples: [7] }),
+    name: Type.String({ examples: ['Jane Smith'] }),
+    email: Type.Union([Type.String(), Type.Null()], { examples: ['jane@example.com'] }),
   },
   { description: 'Assigned agent.' },
 )
 
-export const Contact = t.Object(
+export const Contact = Type.Object(
   {
-    id: t.Integer({ examples: [55] }),
-    identifier: t.Union([t.String(), t.Null()], { description: 'External id of the contact; null when it has none.', examples: ['ext-user-123'] }),
+    id: Type.Integer({ examples: [55] }),
+    identifier: Type.Union([Type.String(), Type.Null()], { description: 'External id of the contact; null when it has none.', examples: ['ext-user-123'] }),
   },
   { description: 'Associated contact.' },
 )
 
-export const ConversationItem = t.Object({
-  id: t.Integer({ description: 'Internal conversation ID.', examples: [101] }),
-  display_id: t.Integer({ description: 'Human-readable conversation number within the account.', examples: [5] }),
-  account_id: t.Integer({ description: 'Account the conversation belongs to.', examples: [3] }),
+export const ConversationItem = Type.Object({
+  id: Type.Integer({ description: 'Internal conversation ID.', examples: [101] }),
+  display_id: Type.Integer({ description: 'Human-readable conversation number within the account.', examples: [5] }),
+  account_id: Type.Integer({ description: 'Account the conversation belongs to.', examples: [3] }),
   created_time: isoTime('When the conversation was created (ISO 8601, UTC, to the second).'),
   resolved_time: nullable(isoTime('Resolution time.'), 'Value from additional_attributes.resolved_time (ISO 8601, UTC). Null if not set or unreadable.'),
   chat_duration: nullable(
-    t.Integer(),
+    Type.Integer(),
     'Seconds from conversation start to resolution: resolved_time - (reopen_time || created_at). Null if resolved_time is not set.',
   ),
   status: t.UnionEnum([...STATUS_WORDS, UNKNOWN_STATUS], {
     description: `open, resolved, pending, or snoozed (${UNKNOWN_STATUS} only for a status code the platform does not define).`,
     examples: ['resolved'],
   }),
-  labels: t.Array(t.String(), { description: 'Labels attached to the conversation, in the order they were attached.', examples: [['urgent', 'billing']] }),
+  labels: Type.Array(Type.String(), { description: 'Labels attached to the conversation, in the order they were attached.', examples: [['urgent', 'billing']] }),
   assignee: nullable(Assignee, 'Assigned agent. Null if unassigned.'),
   contact: nullable(Contact, 'Associated contact. Null if not linked.'),
 })
 
-export const ConversationsPage = t.Object({
-  meta: t.Object({
-    items_count: t.Integer({ description: 'Total matching conversations (across all pages).', examples: [42] }),
-    current_page: t.Integer({ description: 'Current page number.', examples: [1] }),
-    page_size: t.Integer({ description: 'Effective page size (after clamping).', examples: [20] }),
+export const ConversationsPage = Type.Object({
+  meta: Type.Object({
+    items_count: Type.Integer({ description: 'Total matching conversations (across all pages).', examples: [42] }),
+    current_page: Type.Integer({ description: 'Current page number.', examples: [1] }),
+    page_size: Type.Integer({ description: 'Effective page size (after clamping).', examples: [20] }),
   }),
-  payload: t.Array(ConversationItem),
+  payload: Type.Array(ConversationItem),
 })
 export type ConversationsPage = Static<typeof ConversationsPage>
 
-export const ErrorBody = t.Object(
-  { error: t.String({ description: 'What was wrong.' }) },
+export const ErrorBody = Type.Object(
+  { error: Type.String({ description: 'What was wrong.' }) },
   { description: 'The platform\'s error shape.' },
 )
+
+/** The API document's example response, verbatim: shown in Swagger UI, and checked against the schema by a spec. */
+export const DOCUMENTED_EXAMPLE: ConversationsPage = {
+  meta: { items_count: 42, current_page: 1, page_size: 20 },
+  payload: [
+    {
+      id: 101,
+      display_id: 5,
+      account_id: 3,
+      created_time: '2026-01-10T08:30:00Z',
+      resolved_time: '2026-01-10T09:15:00Z',
+      chat_duration: 2700,
+      status: 'resolved',
+      labels: ['urgent', 'billing'],
+      assignee: { id: 7, name: 'Jane Smith', email: 'jane@example.com' },
+      contact: { id: 55, identifier: 'ext-user-123' },
+    },
+    {
+      id: 102,
+      display_id: 6,
+      account_id: 3,
+      created_time: '2026-01-11T10:00:00Z',
+      resolved_time: null,
+      chat_duration: null,
+      status: 'open',
+      labels: [],
+      assignee: null,
+      contact: null,
+    },
+  ],
+}

@@ -3,10 +3,25 @@
 import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
 import { MethodNotAllowedError, ValidationError } from '../errors.ts'
-import { ConversationsPage, ConversationsQuery, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
+import type { ResponseDoc } from '../docs/openapi.ts'
+import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { authenticate, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
+
+/** What the OpenAPI document says of each answer, with the API document's examples. */
+export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
+  200: { description: 'A page of conversations.', example: DOCUMENTED_EXAMPLE },
+  401: {
+    description: 'No token, an unknown token, a token that is not the KPI tracker\'s, or account_id not in the VBET allowlist.',
+    example: { error: 'Invalid Access Token' },
+  },
+  422: {
+    description: 'A parameter the API does not take: since or until not an integer Unix timestamp, sort_direction not asc/desc, and the like.',
+    example: { error: PARAMETER_RULES.since },
+  },
+  503: { description: 'The database did not answer in time; retry after the Retry-After seconds.', example: { error: 'The database is unavailable; try again shortly' } },
+}
 
 /** The platform reads the token from `api_access_token`, and from `api-access-token` for proxies that drop underscores. */
 export function accessToken(headers: Headers): string | null {
@@ -51,12 +66,17 @@ export function conversationsRoutes(deps: KpiDeps) {
       await authenticate(deps, accessToken(request.headers))
       validateQueryText(new URL(request.url).searchParams)
     },
-    response: { 200: ConversationsPage, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+    response: { 200: ConversationsPage, 401: ErrorBody, 422: ErrorBody, 503: ErrorBody },
     detail: {
       summary: 'Conversations of the VBET accounts, for KPI analysis',
-      description:
-        'Paginated conversation data scoped to the accounts of the VBET_ACCOUNT_IDS installation config. ' +
+      description: [
+        'Paginated conversation data scoped to the accounts of the VBET_ACCOUNT_IDS installation config.',
         'Only the user with the configured KPI tracker email (kpi_tracker@vbet.com by default) may call it.',
+        '',
+        'Examples from the API document:',
+        '- all VBET conversations for a date range: `?since=1736467200&until=1736553600&page=1&page_size=100`',
+        '- one account, sorted descending: `?account_id=3&sort_direction=desc&page=1&page_size=50`',
+      ].join('\n'),
       tags: ['KPI'],
       security: [{ api_access_token: [] }],
     },

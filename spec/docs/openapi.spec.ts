@@ -1,0 +1,123 @@
+// The OpenAPI document: served at /swagger/json, valid OpenAPI 3.1, complete (security, every
+// parameter, every response with its schema), its 200 schema the very one the contract suite
+// checks responses against, and equal to the committed openapi.json.
+import { describe, expect, test } from 'bun:test'
+import SwaggerParser from '@apidevtools/swagger-parser'
+import { Value } from '@sinclair/typebox/value'
+import { ConversationsPage, DOCUMENTED_EXAMPLE, ErrorBody } from '../../src/kpi/conversations.model.ts'
+import { OPENAPI_FILE, servedOpenApiText } from '../../scripts/openapi.ts'
+import { finishOpenApi } from '../../src/docs/openapi.ts'
+
+const served = JSON.parse(await servedOpenApiText())
+const operation = served.paths['/api/v1/kpi/conversations'].get
+const parameter = (name: string) => operation.parameters.find((p: { name: string }) => p.name === name)
+const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema))
+
+describe('the OpenAPI document', () => {
+  test('the committed openapi.json is the served document (run `bun scripts/openapi.ts` after changing the contract)', async () => {
+    expect(await Bun.file(OPENAPI_FILE).text()).toBe(await servedOpenApiText())
+  })
+
+  test('validates as OpenAPI 3.1', async () => {
+    expect(served.openapi).toBe('3.1.0')
+    await SwaggerParser.validate(structuredClone(served))
+  })
+
+  test('has exactly the one operation, under its security scheme: the api_access_token header', () => {
+    expect(Object.keys(served.paths)).toEqual(['/api/v1/kpi/conversations'])
+    expect(Object.keys(served.paths['/api/v1/kpi/conversations'])).toEqual(['get'])
+    expect(served.components.securitySchemes.api_access_token).toMatchObject({ type: 'apiKey', in: 'header', name: 'api_access_token' })
+    expect(operation.security).toEqual([{ api_access_token: [] }])
+  })
+
+  test('every query parameter of the API document, optional, with its type, default, bounds and description', () => {
+    expect(operation.parameters.map((p: { name: string; in: string; required: boolean }) => [p.name, p.in, p.required])).toEqual([
+      ['account_id', 'query', false],
+      ['since', 'query', false],
+      ['until', 'query', false],
+      ['sort_direction', 'query', false],
+      ['page', 'query', false],
+      ['page_size', 'query', false],
+    ])
+    expect(parameter('account_id').schema).toMatchObject({ type: 'integer' })
+    for (const name of ['since', 'until']) {
+      expect(parameter(name).schema).toMatchObject({ type: 'integer', minimum: -62135596800, maximum: 253402300799 })
+      expect(parameter(name).description).toContain('Unix timestamp')
+    }
+    expect(parameter('since').description).toContain('100 years ago')
+    expect(parameter('until').description).toContain('end of today')
+    expect(parameter('sort_direction').schema).toMatchObject({ type: 'string', enum: ['asc', 'desc'], default: 'asc' })
+    expect(parameter('page').schema).toMatchObject({ type: 'integer', default: 1 })
+    expect(parameter('page_size').schema).toMatchObject({ type: 'integer', default: 20 })
+    expect(parameter('page_size').description).toContain('Clamped to [1, 1000]')
+    for (const p of operation.parameters) {
+      expect(p.description.length).toBeGreaterThan(10)
+      expect(JSON.stringify(p.schema)).not.toContain('anyOf') // no coercion unions left
+      expect(p.example).toBeUndefined() // Swagger UI would pre-fill it into every first try
+    }
+  })
+
+  test('the 200 schema is the contract suite\'s ConversationsPage, and its example is the API document\'s', () => {
+    const ok = operation.responses['200'].content['application/json']
+    expect(ok.schema).toEqual(plain(ConversationsPage))
+    expect(ok.example).toEqual(DOCUMENTED_EXAMPLE)
+    expect(Value.Check(ConversationsPage, ok.example)).toBe(true)
+  })
+
+  test('nullable fields are documented as nullable, the others not', () => {
+    const item = operation.responses['200'].content['application/json'].schema.properties.payload.items.properties
+    const nullable = (field: string) => JSON.stringify(item[field]).includes('"type":"null"')
+    expect(['resolved_time', 'chat_duration', 'assignee', 'contact'].filter(nullable)).toEqual(['resolved_time', 'chat_duration', 'assignee', 'contact'])
+    expect(['id', 'display_id', 'account_id', 'created_time', 'status', 'labels'].filter(nullable)).toEqual([])
+  })
+
+  test('401, 422 and 503: described, with the {"error"} schema and an example', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '422', '503'])
+    for (const status of ['401', '422', '503']) {
+      const response = operation.responses[status]
+      expect(response.description.length).toBeGreaterThan(10)
+      const json = response.content['application/json']
+      expect(json.schema).toMatchObject({ type: 'object', required: ['error'], properties: { error: { type: 'string' } } })
+      expect(Value.Check(ErrorBody, json.example)).toBe(true)
+    }
+    expect(operation.responses['401'].content['application/json'].example).toEqual({ error: 'Invalid Access Token' })
+  })
+
+  test('the API document\'s example requests are in the operation\'s description', () => {
+    expect(operation.description).toContain('since=1736467200&until=1736553600&page=1&page_size=100')
+    expect(operation.description).toContain('account_id=3&sort_direction=desc&page=1&page_size=50')
+  })
+})
+
+describe('finishOpenApi', () => {
+  const generated = {
+    openapi: '3.0.3',
+    components: { schemas: {} },
+    paths: {
+      '/x': {
+        get: {
+          parameters: [{ name: 'n', in: 'query', examples: [3], schema: { minimum: 1, anyOf: [{ type: 'string', format: 'integer', default: 0 }, { type: 'integer', minimum: 1 }] } }],
+          responses: {
+            200: { content: { 'application/json': { schema: { type: 'integer' } }, 'text/plain': { schema: { type: 'string' } } } },
+            404: { description: 'from the generator', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
+        },
+      },
+    },
+  }
+  const finished = finishOpenApi(generated, { 'GET /x': { 200: { description: 'fine', example: 7 } } }) as any
+
+  test('unwraps the coercion unions, drops parameter examples, keeps the bounds', () => {
+    expect(finished.paths['/x'].get.parameters).toEqual([{ name: 'n', in: 'query', schema: { minimum: 1, type: 'integer' } }])
+  })
+  test('responses: JSON only, with the given description and example, or the generator\'s description', () => {
+    expect(finished.paths['/x'].get.responses).toEqual({
+      200: { description: 'fine', content: { 'application/json': { schema: { type: 'integer' }, example: 7 } } },
+      404: { description: 'from the generator', content: { 'application/json': { schema: { type: 'object' } } } },
+    })
+  })
+  test('OpenAPI 3.1, without an empty schemas section', () => {
+    expect(finished.openapi).toBe('3.1.0')
+    expect(finished.components).toEqual({})
+  })
+})
