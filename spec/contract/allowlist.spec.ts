@@ -1,10 +1,12 @@
 // Contract: scope. Only accounts of the VBET_ACCOUNT_IDS installation config are ever read; an
 // account_id outside it is 401; a missing or empty config allows nothing (never everything).
 import { afterEach, describe, expect, test } from 'bun:test'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, EVERYTHING, ids } from '../helpers.ts'
 import { ALL_VBET_ASC, IN_DEFAULT_RANGE } from '../../fixtures/contract-data-set.ts'
 import { serializedAccountIds, setVbetAccountIdsConfig } from '../../fixtures/insert.ts'
+
+localOnly('VBET allowlist: exact scopes and stored config forms')
 
 for (const dialect of DIALECTS) {
   describe(`[${dialect}] VBET allowlist`, () => {

@@ -2,9 +2,11 @@
 // passes; everything else is 401 {"error"}, before any parameter is looked at.
 import { describe, expect, test } from 'bun:test'
 import { createApp } from '../../src/app.ts'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, request } from '../helpers.ts'
 import { CONTRACT_NOW, OTHER_USER, TOKENS } from '../../fixtures/contract-data-set.ts'
+
+localOnly('authentication: every kind of token owner')
 
 function expect401(response: { status: number; body: any; headers: Headers }, message?: string) {
   expect(response.status).toBe(401)

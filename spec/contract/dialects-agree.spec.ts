@@ -1,10 +1,12 @@
 // The same data in SQLite and in PostgreSQL gives byte-identical responses to the same requests:
 // what the specs prove on one database holds on the other.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../setup.ts'
+import { createTestDatabase, DIALECTS, localOnly, type TestDatabase } from '../setup.ts'
 import { contractApp, conversations, request, type TestApp } from '../helpers.ts'
 import { contractDataSet, TOKENS } from '../../fixtures/contract-data-set.ts'
 import { insertDataSet } from '../../fixtures/insert.ts'
+
+const remote = localOnly('SQLite and PostgreSQL agree byte for byte')
 
 const REQUESTS: Array<[string, Record<string, string | number> | string, string | null]> = [
   ['defaults', {}, TOKENS.kpiTracker],
@@ -20,7 +22,7 @@ const REQUESTS: Array<[string, Record<string, string | number> | string, string 
   ['another user', {}, TOKENS.otherUser],
 ]
 
-describe.skipIf(!(DIALECTS.includes('sqlite') && DIALECTS.includes('postgres')))('SQLite and PostgreSQL agree', () => {
+describe.skipIf(remote || !(DIALECTS.includes('sqlite') && DIALECTS.includes('postgres')))('SQLite and PostgreSQL agree', () => {
   const databases: TestDatabase[] = []
   const apps: TestApp[] = []
 

@@ -2,8 +2,10 @@
 import { describe, expect, test } from 'bun:test'
 import { Value } from '@sinclair/typebox/value'
 import { ConversationsPage } from '../../src/kpi/conversations.model.ts'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, EVERYTHING, type TestResponse } from '../helpers.ts'
+
+localOnly('payload fields: exact values of every edge')
 
 function item(response: TestResponse, id: number) {
   const found = response.body.payload.find((entry: { id: number }) => entry.id === id)

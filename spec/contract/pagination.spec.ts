@@ -1,10 +1,12 @@
 // Contract: sort_direction, page, page_size and meta. Pages are cut from one order (created_at,
 // then id), so walking them returns every conversation exactly once, ties included.
 import { describe, expect, test } from 'bun:test'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, ids } from '../helpers.ts'
 import { ALL_VBET_ASC, CONTRACT_NOW } from '../../fixtures/contract-data-set.ts'
 import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
+
+localOnly('sorting and pages: exact orders and clamps')
 
 const TOTAL = ALL_VBET_ASC.length
 

@@ -2,8 +2,10 @@
 // whatever the page size (no query per row).
 import { describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/dialect.ts'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, EVERYTHING } from '../helpers.ts'
+
+localOnly('queries per request')
 
 for (const dialect of DIALECTS) {
   describe(`[${dialect}] queries per request`, () => {

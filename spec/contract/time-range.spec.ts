@@ -1,9 +1,11 @@
 // Contract: since and until. Integer Unix timestamps, both inclusive (until covers its whole
 // second), defaulting to 100 years ago and the end of today (UTC); anything else is 422.
 import { describe, expect, test } from 'bun:test'
-import { DIALECTS, useDatabase } from '../setup.ts'
+import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, ids } from '../helpers.ts'
 import { ALL_VBET_ASC } from '../../fixtures/contract-data-set.ts'
+
+localOnly('since and until: exact bounds')
 
 const at = (iso: string) => Date.parse(iso) / 1000
 const C101 = at('2026-01-10T08:30:00Z')

@@ -1,5 +1,6 @@
 // The Elysia plugin that declares GET /api/v1/kpi/conversations: its schemas (validation and
 // OpenAPI), the order of its checks (token, then parameters, then allowlist), and its errors.
+import { CloneType } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
 import { MethodNotAllowedError, ValidationError } from '../errors.ts'
@@ -59,14 +60,16 @@ export function conversationsRoutes(deps: KpiDeps) {
       { detail: { hide: true } },
     )
     .get(CONVERSATIONS_PATH, ({ query }) => readConversationsPage(deps, query), {
-    query: ConversationsQuery,
+    // Elysia adjusts the schemas it compiles (e.g. additionalProperties on the response): it gets
+    // copies, so the exported models stay exactly what the document and the contract suite use.
+    query: CloneType(ConversationsQuery),
     // Transform runs before the schema's validation: a caller without a valid token learns
     // nothing, not even which parameters are wrong.
     async transform({ request }) {
       await authenticate(deps, accessToken(request.headers))
       validateQueryText(new URL(request.url).searchParams)
     },
-    response: { 200: ConversationsPage, 401: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+    response: { 200: CloneType(ConversationsPage), 401: CloneType(ErrorBody), 422: CloneType(ErrorBody), 503: CloneType(ErrorBody) },
     detail: {
       summary: 'Conversations of the VBET accounts, for KPI analysis',
       description: [
