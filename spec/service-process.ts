@@ -7,6 +7,7 @@ const ROOT = join(import.meta.dir, '..')
 export interface ServiceProcess {
   /** http://127.0.0.1:<port> */
   readonly url: string
+  readonly pid: number
   /** Everything it printed so far. */
   output(): string
   stop(): Promise<number>
@@ -53,6 +54,7 @@ export async function startService(env: Record<string, string | undefined> = {},
   }
   return {
     url,
+    pid: child.pid,
     output: () => output,
     async stop() {
       child.kill('SIGTERM')

@@ -1,0 +1,341 @@
+// `bun scripts/bench.ts [--conversations 1000000] [--duration 15] [--connections 16] [--out BENCHMARKS.md]`
+// The service against the database's own limit, on one machine, end to end: a throwaway PostgreSQL
+// seeded set-based and deterministically, the service started as a separate process, and every
+// figure measured against a baseline in the same run. Writes the table to BENCHMARKS.md.
+import { cpus, totalmem } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { sql } from 'kysely'
+import { openDatabase, type Connection } from '../src/db/dialect.ts'
+import { migrateToLatest } from '../src/db/migrate.ts'
+import * as repository from '../src/kpi/conversations.repository.ts'
+import { createdRange, clampPageSize } from '../src/kpi/conversations.rules.ts'
+import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
+import { startService } from '../spec/service-process.ts'
+import { findPostgresBin, startThrowawayPostgres } from './postgres.ts'
+import { seedBenchmark } from './bench-seed.ts'
+
+const { values: flags } = parseArgs({
+  options: {
+    conversations: { type: 'string', default: '1000000' },
+    accounts: { type: 'string', default: '20' },
+    vbet: { type: 'string', default: '10' },
+    days: { type: 'string', default: '365' },
+    duration: { type: 'string', default: '15' },
+    connections: { type: 'string', default: '16' },
+    samples: { type: 'string', default: '200' },
+    out: { type: 'string', default: join(import.meta.dir, '..', 'BENCHMARKS.md') },
+  },
+})
+const N = Number(flags.conversations)
+const ACCOUNTS = Number(flags.accounts)
+const VBET = Number(flags.vbet)
+const DAYS = Number(flags.days)
+const DURATION = Number(flags.duration)
+const CONNECTIONS = Number(flags.connections)
+const SAMPLES = Number(flags.samples)
+const VBET_IDS = Array.from({ length: VBET }, (_, index) => index + 1)
+// "Now" for the data: the start of today, so the service's default range (to the end of today) holds it all.
+const ANCHOR = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z')
+const DAY = 86_400
+const anchorSeconds = ANCHOR.getTime() / 1000
+
+function need(command: string, hint: string): string {
+  const path = Bun.which(command) ?? (findPostgresBin() ? join(findPostgresBin()!, command) : undefined)
+  if (!path || !Bun.file(path).size) throw new Error(`${command} not found: ${hint}`)
+  return path
+}
+const WRK = need('wrk', 'apt-get install -y wrk')
+const PGBENCH = need('pgbench', 'apt-get install -y postgresql')
+const PSQL = need('psql', 'apt-get install -y postgresql-client')
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+const round = (value: number, digits = 1) => Number(value.toFixed(digits))
+
+async function timings(samples: number, work: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(10, samples); i++) await work() // warm caches and connections
+  const durations: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now()
+    await work()
+    durations.push(performance.now() - started)
+  }
+  durations.sort((a, b) => a - b)
+  return { p50: quantile(durations, 0.5), p99: quantile(durations, 0.99) }
+}
+
+function progress(label: string) {
+  const started = performance.now()
+  return (done: number, total: number) => {
+    const width = 30
+    const filled = Math.round((done / total) * width)
+    process.stdout.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${Math.round((performance.now() - started) / 1000)}s`)
+    if (done === total) process.stdout.write('\n')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+console.log(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days`)
+const server = await startThrowawayPostgres({ settings: { shared_buffers: '1GB', work_mem: '64MB', effective_cache_size: '4GB', max_connections: 200 } })
+const work = mkdtempSync(join(tmpdir(), 'kpi-bench-'))
+let service: Awaited<ReturnType<typeof startService>> | undefined
+let direct: Connection | undefined
+try {
+  const writer = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 3_600_000 }, { readonly: false })
+  await migrateToLatest(writer)
+  const seedStarted = performance.now()
+  await seedBenchmark(writer.db, { conversations: N, accounts: ACCOUNTS, vbetAccounts: VBET, days: DAYS, anchor: ANCHOR, onProgress: progress('seeding') })
+  await sql`vacuum analyze`.execute(writer.db)
+  const seedSeconds = (performance.now() - seedStarted) / 1000
+  const pgVersion = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(writer.db)).rows[0]!.v
+  await writer.destroy()
+
+  const poolSize = CONNECTIONS + 4
+  service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000' })
+  direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true })
+  const base = `${service.url}/api/v1/kpi/conversations`
+  const get = async (query: Record<string, number | string>) => {
+    const response = await fetch(`${base}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, { headers: { api_access_token: DEMO_TOKEN } })
+    if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`)
+    return response.json() as Promise<any>
+  }
+  // The same statements the service runs for a request, in the same order, from this process.
+  const sameSql = async (query: { since: number; until: number; page_size: number; page?: number }) => {
+    await repository.findTokenOwner(direct!, DEMO_TOKEN)
+    await repository.findVbetAccountIdsConfig(direct!)
+    const scope = { accountIds: VBET_IDS, ...createdRange(query.since, query.until) }
+    const limit = clampPageSize(query.page_size)
+    const [, rows] = await Promise.all([
+      repository.countConversations(direct!, scope),
+      repository.findConversationsPage(direct!, scope, { sortDirection: 'asc', limit, offset: ((query.page ?? 1) - 1) * limit }),
+    ])
+    await repository.findLabels(direct!, rows.map((row) => row.id))
+  }
+
+  const rows: Array<{ what: string; service: string; baseline: string; ratio: number; target: string; met: boolean }> = []
+  const ranges = {
+    '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
+    'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
+  }
+
+  // 1. One page: service vs the same SQL through pg.
+  for (const [rangeName, range] of Object.entries(ranges)) {
+    for (const pageSize of [20, 1000]) {
+      const samples = pageSize === 1000 || rangeName === 'whole range' ? Math.max(20, Math.round(SAMPLES / 4)) : SAMPLES
+      const svc = await timings(samples, () => get({ ...range, page_size: pageSize }))
+      const sqlT = await timings(samples, () => sameSql({ ...range, page_size: pageSize }))
+      const ratio = svc.p50 / sqlT.p50
+      rows.push({
+        what: `page, ${rangeName}, page_size ${pageSize}: p50 (p99)`,
+        service: `${round(svc.p50)} ms (${round(svc.p99)})`,
+        baseline: `${round(sqlT.p50)} ms (${round(sqlT.p99)}) same SQL via pg`,
+        ratio: round(ratio, 2),
+        target: '≤ 1.5',
+        met: ratio <= 1.5,
+      })
+      console.log(`1. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+    }
+  }
+
+  // 2. The deepest page of the whole range at page_size 1000 vs page 1.
+  const whole = ranges['whole range']
+  const total = (await get({ ...whole, page_size: 1 })).meta.items_count as number
+  const lastPage = Math.ceil(total / 1000)
+  const first = await timings(20, () => get({ ...whole, page_size: 1000, page: 1 }))
+  const deep = await timings(20, () => get({ ...whole, page_size: 1000, page: lastPage }))
+  rows.push({
+    what: `deepest page (page ${lastPage} of a ${total}-row range, page_size 1000) vs page 1: p50`,
+    service: `${round(deep.p50)} ms`,
+    baseline: `${round(first.p50)} ms page 1`,
+    ratio: round(deep.p50 / first.p50, 2),
+    target: '≤ 2',
+    met: deep.p50 / first.p50 <= 2,
+  })
+  console.log(`2. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+  // 3. A full export of at least 200,000 conversations, page by page, vs COPY of the equivalent query.
+  let exportDays = 30
+  let exportRange = { since: anchorSeconds - exportDays * DAY, until: anchorSeconds + DAY - 1 }
+  while ((await get({ ...exportRange, page_size: 1 })).meta.items_count < Math.min(200_000, total) && exportDays < DAYS) {
+    exportDays += 15
+    exportRange = { since: anchorSeconds - exportDays * DAY, until: anchorSeconds + DAY - 1 }
+  }
+  const exportCount = (await get({ ...exportRange, page_size: 1 })).meta.items_count as number
+  let started = performance.now()
+  let exported = 0
+  for (let page = 1; ; page++) {
+    const body = await get({ ...exportRange, page_size: 1000, page })
+    exported += body.payload.length
+    if (body.payload.length < 1000) break
+  }
+  const exportSeconds = (performance.now() - started) / 1000
+  const from = new Date(exportRange.since * 1000).toISOString().replace('T', ' ').replace('Z', '')
+  const before = new Date((exportRange.until + 1) * 1000).toISOString().replace('T', ' ').replace('Z', '')
+  const copyQuery = `select c.id, c.display_id, c.account_id, c.created_at, c.additional_attributes->>'resolved_time', c.status,
+      u.id, u.name, u.email, ct.id, ct.identifier,
+      (select string_agg(t.name, ',' order by tg.id) from taggings tg join tags t on t.id = tg.tag_id
+        where tg.taggable_id = c.id and tg.taggable_type = 'Conversation' and tg.context = 'labels')
+    from conversations c left join users u on u.id = c.assignee_id left join contacts ct on ct.id = c.contact_id
+    where c.account_id in (${VBET_IDS.join(',')}) and c.created_at >= '${from}' and c.created_at < '${before}'
+    order by c.created_at, c.id`
+  started = performance.now()
+  const copy = Bun.spawnSync([PSQL, '-X', '-q', '-d', server.url, '-c', `copy (${copyQuery}) to stdout`], { stdout: 'pipe', stderr: 'pipe' })
+  const copySeconds = (performance.now() - started) / 1000
+  if (copy.exitCode !== 0) throw new Error(`COPY failed: ${copy.stderr.toString()}`)
+  const copyLines = copy.stdout.toString().split('\n').length - 1
+  rows.push({
+    what: `full export, ${exportCount} conversations (${exportDays} days), paging at 1000`,
+    service: `${round(exportSeconds, 2)} s (${exported} rows)`,
+    baseline: `${round(copySeconds, 2)} s COPY TO STDOUT (${copyLines} rows)`,
+    ratio: round(exportSeconds / copySeconds, 2),
+    target: '≤ 3',
+    met: exportSeconds / copySeconds <= 3,
+  })
+  console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+  // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
+  //    pgbench -M prepared replaying the service's statements with the same distribution.
+  //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
+  //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
+  const lua = join(work, 'random.lua')
+  await Bun.write(
+    lua,
+    `math.randomseed(42)
+local base, day, days, vbet = ${anchorSeconds - DAYS * DAY}, ${DAY}, ${DAYS}, ${VBET}
+request = function()
+  local q = {}
+  if math.random(2) == 1 then q[#q + 1] = "account_id=" .. math.random(vbet) end
+  if math.random(10) > 1 then
+    local since = base + math.random(0, days - 30) * day
+    q[#q + 1] = "since=" .. since .. "&until=" .. (since + 30 * day - 1)
+  end
+  local size = math.random(5) == 1 and 100 or 20
+  q[#q + 1] = "page=" .. math.random(5) .. "&page_size=" .. size
+  return wrk.format("GET", "/api/v1/kpi/conversations?" .. table.concat(q, "&"), { ["api_access_token"] = "${DEMO_TOKEN}" })
+end
+`,
+  )
+  const rssSamples: number[] = []
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${service!.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const rssBefore = rss()
+  const sampler = setInterval(() => rssSamples.push(rss()), 100)
+  const wrkRun = Bun.spawnSync([WRK, '-t', '2', '-c', String(CONNECTIONS), '-d', `${DURATION}s`, '--latency', '-s', lua, base], { stdout: 'pipe', stderr: 'pipe' })
+  clearInterval(sampler)
+  const wrkOut = wrkRun.stdout.toString()
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(wrkOut)?.[1] ?? 0)
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(wrkOut)?.[1] ?? 0)
+  const wrkP50 = /50%\s+([\d.]+\w+)/.exec(wrkOut)?.[1] ?? '?'
+  const wrkP99 = /99%\s+([\d.]+\w+)/.exec(wrkOut)?.[1] ?? '?'
+
+  const page = (accounts: string) => `select "id" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second' order by "created_at" asc, "id" asc limit :size offset :off`
+  const statements = (accounts: string) => `select count(*) as "count" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second';
+select "c"."id", "c"."display_id", "c"."account_id", "c"."created_at", "c"."status", "c"."additional_attributes", "u"."id" as "assignee_id", "u"."name" as "assignee_name", "u"."email" as "assignee_email", "ct"."id" as "contact_id", "ct"."identifier" as "contact_identifier" from (select "id", "display_id", "account_id", "created_at", "status", "additional_attributes", "assignee_id", "contact_id" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second' order by "created_at" asc, "id" asc limit :size offset :off) as "c" left join "users" as "u" on "u"."id" = "c"."assignee_id" left join "contacts" as "ct" on "ct"."id" = "c"."contact_id" order by "c"."created_at" asc, "c"."id" asc;
+select "tg"."taggable_id", "t"."name" from "taggings" as "tg" inner join "tags" as "t" on "t"."id" = "tg"."tag_id" where "tg"."taggable_type" = 'Conversation' and "tg"."context" = 'labels' and "tg"."taggable_id" in (${page(accounts)}) order by "tg"."taggable_id", "tg"."id";`
+  const script = join(work, 'service.sql')
+  await Bun.write(
+    script,
+    `\\set one random(1, 2)
+\\set acc random(1, ${VBET})
+\\set whole random(1, 10)
+\\set since ${anchorSeconds - DAYS * DAY} + random(0, ${DAYS - 30}) * ${DAY}
+\\set until :since + ${30 * DAY - 1}
+\\if :whole = 1
+\\set since ${anchorSeconds - DAYS * DAY - 100 * 365 * DAY}
+\\set until ${anchorSeconds + DAY - 1}
+\\endif
+\\set sizepick random(1, 5)
+\\set size 20
+\\if :sizepick = 1
+\\set size 100
+\\endif
+\\set off (random(1, 5) - 1) * :size
+select "at"."owner_type" as "ownerType", "u"."email" as "userEmail" from "access_tokens" as "at" left join "users" as "u" on "u"."id" = "at"."owner_id" and "at"."owner_type" = 'User' where "at"."token" = '${DEMO_TOKEN}' limit 1;
+select "serialized_value" from "installation_configs" where "name" = 'VBET_ACCOUNT_IDS';
+\\if :one = 1
+${statements(':acc')}
+\\else
+${statements(VBET_IDS.join(', '))}
+\\endif
+`,
+  )
+  const bench = Bun.spawnSync([PGBENCH, '-n', '-M', 'prepared', '-c', String(CONNECTIONS), '-j', '2', '-T', String(DURATION), '-f', script, server.url], { stdout: 'pipe', stderr: 'pipe' })
+  const benchOut = bench.stdout.toString() + bench.stderr.toString()
+  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(benchOut)?.[1] ?? 0)
+  if (!tps) throw new Error(`pgbench failed:\n${benchOut}`)
+  rows.push({
+    what: `throughput, ${CONNECTIONS} connections, ${DURATION} s, random ranges and pages`,
+    service: `${round(rps)} req/s (p50 ${wrkP50}, p99 ${wrkP99}, non-2xx ${non2xx})`,
+    baseline: `${round(tps)} tx/s pgbench -M prepared, same statements`,
+    ratio: round(rps / tps, 2),
+    target: '≥ 0.7',
+    met: rps / tps >= 0.7 && non2xx === 0,
+  })
+  console.log(`4. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+  // 5. The service's peak RSS during (4).
+  const peak = Math.max(...rssSamples, rssBefore)
+  rows.push({ what: 'service peak RSS during the throughput run', service: `${round(peak)} MB`, baseline: `${round(rssBefore)} MB before it`, ratio: round(peak, 0), target: '< 200 MB', met: peak < 200 })
+  console.log(`5. peak RSS ${round(peak)} MB`)
+
+  // Plans of the page 1 and the deepest page statements, for the record.
+  const explain = async (page: number) => {
+    const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
+    const compiled = (direct!.db as any)
+    let captured = ''
+    const probe = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true, onQuery: (text) => (captured ||= text) })
+    await repository.findConversationsPage(probe, scope, { sortDirection: 'asc', limit: 1000, offset: (page - 1) * 1000 })
+    await probe.destroy()
+    void compiled
+    const parameters = [...VBET_IDS, scope.createdFrom.toISOString().replace('T', ' ').replace('Z', ''), scope.createdBefore.toISOString().replace('T', ' ').replace('Z', ''), 1000, (page - 1) * 1000]
+    const text = captured.replace(/\$(\d+)/g, (_, n) => {
+      const value = parameters[Number(n) - 1]
+      return typeof value === 'string' ? `'${value}'` : String(value)
+    })
+    const plan = await sql.raw(`explain (analyze, buffers) ${text}`).execute(direct!.db)
+    return (plan.rows as Array<Record<string, string>>).map((row) => row['QUERY PLAN']).join('\n')
+  }
+  const plans = { first: await explain(1), deep: await explain(lastPage) }
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; PostgreSQL ${pgVersion} (shared_buffers 1GB, work_mem 64MB, fsync off); Bun ${Bun.version}`
+  const table = rows.map((row) => `| ${row.what} | ${row.service} | ${row.baseline} | ${row.ratio} | ${row.target} | ${row.met ? 'met' : '**missed**'} |`).join('\n')
+  const report = `<!-- Written by scripts/bench.ts; the prose sections below the marker are kept. -->
+# Benchmarks
+
+Run: \`bun scripts/bench.ts --conversations ${N}\` on ${new Date().toISOString().slice(0, 10)}.
+
+Machine: ${machine}.
+Data: ${N} conversations over ${ACCOUNTS} accounts (${VBET} VBET, ${total} conversations in their whole range), ${DAYS} days, created_at growing with id; seeded in ${round(seedSeconds)} s (set-based INSERT … SELECT, then VACUUM ANALYZE).
+The service runs as a separate process (pool ${poolSize}); every figure has its baseline from the same run.
+
+| measure | service | baseline | ratio | target | |
+|---|---|---|---|---|---|
+${table}
+
+<details><summary>Plan of page 1 (whole range, page_size 1000)</summary>
+
+\`\`\`
+${plans.first}
+\`\`\`
+</details>
+
+<details><summary>Plan of the deepest page (page ${lastPage})</summary>
+
+\`\`\`
+${plans.deep}
+\`\`\`
+</details>
+`
+  const previous = await Bun.file(flags.out!).text().catch(() => '')
+  const marker = '<!-- notes -->'
+  const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
+  await Bun.write(flags.out!, `${report}\n${notes}`)
+  console.log(`\nwritten to ${flags.out}`)
+  for (const row of rows) console.log(`${row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
+} finally {
+  await service?.stop()
+  await direct?.destroy()
+  await server.stop()
+  rmSync(work, { recursive: true, force: true })
+}
