@@ -231,7 +231,7 @@ end
 
   const page = (accounts: string) => `select "id" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second' order by "created_at" asc, "id" asc limit :size offset :off`
   const statements = (accounts: string) => `select count(*) as "count" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second';
-select "c"."id", "c"."display_id", "c"."account_id", "c"."created_at", "c"."status", "c"."additional_attributes", "u"."id" as "assignee_id", "u"."name" as "assignee_name", "u"."email" as "assignee_email", "ct"."id" as "contact_id", "ct"."identifier" as "contact_identifier" from (select "id", "display_id", "account_id", "created_at", "status", "additional_attributes", "assignee_id", "contact_id" from "conversations" where "account_id" in (${accounts}) and "created_at" >= 'epoch'::timestamp + :since * interval '1 second' and "created_at" < 'epoch'::timestamp + (:until + 1) * interval '1 second' order by "created_at" asc, "id" asc limit :size offset :off) as "c" left join "users" as "u" on "u"."id" = "c"."assignee_id" left join "contacts" as "ct" on "ct"."id" = "c"."contact_id" order by "c"."created_at" asc, "c"."id" asc;
+select "c"."id", "c"."display_id", "c"."account_id", "c"."created_at", "c"."status", "c"."additional_attributes", "u"."id" as "assignee_id", "u"."name" as "assignee_name", "u"."email" as "assignee_email", "ct"."id" as "contact_id", "ct"."identifier" as "contact_identifier" from (${page(accounts)}) as "p" inner join "conversations" as "c" on "c"."id" = "p"."id" left join "users" as "u" on "u"."id" = "c"."assignee_id" left join "contacts" as "ct" on "ct"."id" = "c"."contact_id" order by "c"."created_at" asc, "c"."id" asc;
 select "tg"."taggable_id", "t"."name" from "taggings" as "tg" inner join "tags" as "t" on "t"."id" = "tg"."tag_id" where "tg"."taggable_type" = 'Conversation' and "tg"."context" = 'labels' and "tg"."taggable_id" in (${page(accounts)}) order by "tg"."taggable_id", "tg"."id";`
   const script = join(work, 'service.sql')
   await Bun.write(
@@ -282,12 +282,10 @@ ${statements(VBET_IDS.join(', '))}
   // Plans of the page 1 and the deepest page statements, for the record.
   const explain = async (page: number) => {
     const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
-    const compiled = (direct!.db as any)
     let captured = ''
     const probe = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true, onQuery: (text) => (captured ||= text) })
     await repository.findConversationsPage(probe, scope, { sortDirection: 'asc', limit: 1000, offset: (page - 1) * 1000 })
     await probe.destroy()
-    void compiled
     const parameters = [...VBET_IDS, scope.createdFrom.toISOString().replace('T', ' ').replace('Z', ''), scope.createdBefore.toISOString().replace('T', ' ').replace('Z', ''), 1000, (page - 1) * 1000]
     const text = captured.replace(/\$(\d+)/g, (_, n) => {
       const value = parameters[Number(n) - 1]

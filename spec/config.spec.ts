@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 3000,
       kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL,
+      countCacheTtlMs: 10_000,
+      tokenCacheTtlMs: 5_000,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
     expect(Object.isFrozen(config)).toBe(true)
@@ -51,6 +53,11 @@ describe('loadConfig', () => {
     expect(message).toContain('DATABASE_URL must be a postgres:// URL')
     expect(message).toContain('DB_POOL_SIZE must be an integer from 1 to 1000')
     expect(message).not.toContain('hunter2')
+  })
+
+  test('cache lifetimes, 0 turning a cache off', () => {
+    expect(loadConfig({ COUNT_CACHE_TTL_MS: '0', TOKEN_CACHE_TTL_MS: '250' })).toMatchObject({ countCacheTtlMs: 0, tokenCacheTtlMs: 250 })
+    expect(() => loadConfig({ COUNT_CACHE_TTL_MS: '-1' })).toThrow('COUNT_CACHE_TTL_MS must be an integer')
   })
 
   test('a PORT out of range fails', () => expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT must be an integer'))

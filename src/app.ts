@@ -1,7 +1,8 @@
 // createApp: the whole HTTP service as an Elysia instance, built from what it is given (a database
 // connection and the configuration) with no side effects, so specs build as many as they like.
 import { Elysia } from 'elysia'
-import type { Config } from './config.ts'
+import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
+import { TtlCache } from './ttl-cache.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
@@ -11,7 +12,7 @@ import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
   readonly connection: Connection
-  readonly config: Pick<Config, 'kpiTrackerEmail'>
+  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs'>>
   /** The clock for the defaults of since/until; the real one unless a spec pins it. */
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
@@ -48,6 +49,8 @@ export function createApp(deps: AppDeps) {
         connection,
         kpiTrackerEmail: deps.config.kpiTrackerEmail,
         now: deps.now ?? (() => new Date()),
+        counts: new TtlCache({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
+        tokenOwners: new TtlCache({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
       }),
     )
 }

@@ -32,7 +32,14 @@ export interface Config {
   readonly port: number
   /** The one user whose token may read the endpoint; compared case-insensitively. */
   readonly kpiTrackerEmail: string
+  /** How long an items_count is reused for the same accounts and range (0: never). */
+  readonly countCacheTtlMs: number
+  /** How long a token's owner is remembered, found or not (0: never). */
+  readonly tokenCacheTtlMs: number
 }
+
+export const DEFAULT_COUNT_CACHE_TTL_MS = 10_000
+export const DEFAULT_TOKEN_CACHE_TTL_MS = 5_000
 
 export type Env = Record<string, string | undefined>
 
@@ -60,6 +67,8 @@ export function loadConfig(env: Env): Config {
   const poolSize = int('DB_POOL_SIZE', 10, 1, 1000)
   const connectTimeoutMs = int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000)
   const statementTimeoutMs = int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)
+  const countCacheTtlMs = int('COUNT_CACHE_TTL_MS', DEFAULT_COUNT_CACHE_TTL_MS, 0, 3_600_000)
+  const tokenCacheTtlMs = int('TOKEN_CACHE_TTL_MS', DEFAULT_TOKEN_CACHE_TTL_MS, 0, 600_000)
 
   let database: DatabaseConfig
   try {
@@ -70,7 +79,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs })
 }
 
 /**

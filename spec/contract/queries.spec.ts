@@ -1,5 +1,6 @@
 // Contract: labels, assignee and contact come with the page in a constant number of queries,
-// whatever the page size (no query per row).
+// whatever the page size (no query per row); a client paging through one range reuses its count
+// and its token lookup for a few seconds.
 import { describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/dialect.ts'
 import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
@@ -11,23 +12,44 @@ for (const dialect of DIALECTS) {
   describe(`[${dialect}] queries per request`, () => {
     const ctx = useDatabase(dialect)
 
-    test('the same number of statements for a page of 1 and a page of 1000', async () => {
+    /** A second, read-only connection to the same database (as the service opens it) that records what it runs. */
+    async function recorded(work: (app: ReturnType<typeof contractApp>, statements: string[]) => Promise<void>) {
       const statements: string[] = []
-      // A second, read-only connection to the same database (as the service opens it) that counts what it runs.
-      const counted = openDatabase(ctx.database.config, { readonly: true, onQuery: (sql) => statements.push(sql) })
+      const connection = openDatabase(ctx.database.config, { readonly: true, onQuery: (sql) => statements.push(sql) })
       try {
-        const app = contractApp(counted)
-        const small = await conversations(app, { ...EVERYTHING, page_size: 1 })
-        const smallCount = statements.length
-        statements.length = 0
-        const large = await conversations(app, { ...EVERYTHING, page_size: 1000 })
-        expect(small.body.payload.length).toBe(1)
-        expect(large.body.payload.length).toBe(17)
-        expect(statements.length).toBe(smallCount)
-        expect(smallCount).toBeLessThanOrEqual(5) // token, allowlist, count, page, labels
+        await work(contractApp(connection), statements)
       } finally {
-        await counted.destroy()
+        await connection.destroy()
       }
+    }
+
+    test('five statements for a page of 1 and for a page of 1000: token, allowlist, count, page, labels', async () => {
+      for (const pageSize of [1, 1000]) {
+        await recorded(async (app, statements) => {
+          const response = await conversations(app, { ...EVERYTHING, page_size: pageSize })
+          expect(response.body.payload.length).toBe(Math.min(pageSize, 17))
+          expect(statements).toHaveLength(5)
+          expect(statements.filter((text) => /count\(\*\)/i.test(text))).toHaveLength(1)
+          expect(statements.filter((text) => /"taggings"/.test(text))).toHaveLength(1)
+        })
+      }
+    })
+
+    test('the next page of the same range reuses the count and the token; the allowlist is read every time', async () => {
+      await recorded(async (app, statements) => {
+        const first = await conversations(app, { ...EVERYTHING, page_size: 5, page: 1 })
+        statements.length = 0
+        const second = await conversations(app, { ...EVERYTHING, page_size: 5, page: 2 })
+        expect(second.body.meta.items_count).toBe(first.body.meta.items_count)
+        expect(statements).toHaveLength(3)
+        expect(statements.some((text) => /count\(\*\)/i.test(text))).toBe(false)
+        expect(statements.some((text) => /"access_tokens"/.test(text))).toBe(false)
+        expect(statements.some((text) => /"installation_configs"/.test(text))).toBe(true)
+
+        statements.length = 0
+        await conversations(app, { ...EVERYTHING, page_size: 5, account_id: 5 })
+        expect(statements.filter((text) => /count\(\*\)/i.test(text))).toHaveLength(1) // another scope, another count
+      })
     })
   })
 }

@@ -2,6 +2,7 @@
 // gets. Reads through the repository, decides through the rules; knows nothing of HTTP.
 import type { Connection } from '../db/dialect.ts'
 import { UnauthorizedError } from '../errors.ts'
+import type { TtlCache } from '../ttl-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
 import * as repository from './conversations.repository.ts'
 import {
@@ -14,6 +15,7 @@ import {
   parseVbetAccountIds,
   scopeAccountIds,
   toConversationItem,
+  type TokenOwner,
 } from './conversations.rules.ts'
 
 export interface KpiDeps {
@@ -21,6 +23,13 @@ export interface KpiDeps {
   readonly kpiTrackerEmail: string
   /** The clock the defaults of since/until are taken from. */
   readonly now: () => Date
+  /**
+   * items_count by scope, reused for a few seconds: a client paging through a range asks the same
+   * count for every page, and on a large range the count costs more than the page.
+   */
+  readonly counts: TtlCache<string, number>
+  /** Token owners, found or not, for a few seconds: a flood of bad tokens does not flood the database. */
+  readonly tokenOwners: TtlCache<string, TokenOwner | undefined>
 }
 
 /**
@@ -31,7 +40,7 @@ export async function authenticate(deps: KpiDeps, token: string | null): Promise
   if (token === null || token.trim() === '') {
     throw new UnauthorizedError('Missing access token: send it in the api_access_token header')
   }
-  const owner = await repository.findTokenOwner(deps.connection, token)
+  const owner = await deps.tokenOwners.get(token, () => repository.findTokenOwner(deps.connection, token))
   if (owner === undefined) throw new UnauthorizedError('Invalid Access Token')
   if (!isKpiTracker(owner, deps.kpiTrackerEmail)) {
     throw new UnauthorizedError('This access token may not read KPI conversations')
@@ -55,8 +64,10 @@ export async function readConversationsPage(deps: KpiDeps, query: ConversationsQ
   const page = clampPage(query.page)
   const window = { sortDirection: query.sort_direction ?? 'asc', limit: pageSize, offset: (page - 1) * pageSize } as const
 
+  const countKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
+  // Count and page on two connections at once (PostgreSQL); SQLite serialises them anyway.
   const [itemsCount, records] = await Promise.all([
-    repository.countConversations(connection, scope),
+    deps.counts.get(countKey, () => repository.countConversations(connection, scope)),
     repository.findConversationsPage(connection, scope, window),
   ])
   const labels = await repository.findLabels(
