@@ -23,12 +23,12 @@ for (const dialect of DIALECTS) {
       }
     }
 
-    test('five statements for a page of 1 and for a page of 1000: token, allowlist, count, page, labels', async () => {
+    test('six statements for a page of 1 and for a page of 1000: token, allowlist, count, page ids, rows, labels', async () => {
       for (const pageSize of [1, 1000]) {
         await recorded(async (app, statements) => {
           const response = await conversations(app, { ...EVERYTHING, page_size: pageSize })
           expect(response.body.payload.length).toBe(Math.min(pageSize, 17))
-          expect(statements).toHaveLength(5)
+          expect(statements).toHaveLength(6)
           expect(statements.filter((text) => /count\(\*\)/i.test(text))).toHaveLength(1)
           expect(statements.filter((text) => /"taggings"/.test(text))).toHaveLength(1)
         })
@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
         statements.length = 0
         const second = await conversations(app, { ...EVERYTHING, page_size: 5, page: 2 })
         expect(second.body.meta.items_count).toBe(first.body.meta.items_count)
-        expect(statements).toHaveLength(3)
+        expect(statements).toHaveLength(4) // allowlist, page ids, rows, labels
         expect(statements.some((text) => /count\(\*\)/i.test(text))).toBe(false)
         expect(statements.some((text) => /"access_tokens"/.test(text))).toBe(false)
         expect(statements.some((text) => /"installation_configs"/.test(text))).toBe(true)

@@ -20,7 +20,7 @@ export interface OpenOptions {
   /** The service opens read-only: it must never change the database it reads. */
   readonly readonly: boolean
   /** Called with every SQL statement run (specs count queries with it). */
-  readonly onQuery?: (sql: string) => void
+  readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void
 }
 
 /** What differs between the dialects, as named helpers. */
@@ -158,7 +158,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
 }
 
 function queryLog({ onQuery }: OpenOptions) {
-  return onQuery ? (event: LogEvent) => onQuery(event.query.sql) : undefined
+  return onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters) : undefined
 }
 
 export const dialects: Record<DialectName, Dialect> = { sqlite: sqliteDialect, postgres: postgresDialect }

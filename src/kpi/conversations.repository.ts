@@ -61,29 +61,59 @@ export async function countConversations(connection: Connection, scope: Conversa
 }
 
 /**
- * One page of the scope's conversations, ordered by created_at then id (so pages never overlap or
- * skip), with assignee and contact. The page's ids are cut first from (account_id, created_at, id)
- * alone, which the KPI index covers: the rows an offset skips cost an index entry each (an
- * index-only scan), not a heap fetch and two joins each. Only the page's rows are then read whole.
+ * Beyond this many accounts the page is cut by one scan of them all (and a sort) instead of a merge
+ * of per-account scans: SQLite caps a compound select at 500 members, and planning grows with them.
  */
-export async function findConversationsPage(
-  connection: Connection,
-  scope: ConversationScope,
-  window: PageWindow,
-): Promise<ConversationRecord[]> {
-  if (scope.accountIds.length === 0 || window.limit === 0) return []
+const MERGE_MAX_ACCOUNTS = 64
+
+/**
+ * The ids of one page, in order. Per account, the (account_id, created_at, id) index already
+ * holds the conversations in the API's order; a UNION ALL of one ordered, limited scan per account
+ * lets PostgreSQL merge them (Merge Append) and stop at the page, where `account_id IN (…)`
+ * would read and sort the whole range of every account for every page. The ids alone are read,
+ * which the index covers: the rows an offset skips cost an index entry each.
+ */
+function pageIdsQuery(connection: Connection, scope: ConversationScope, window: PageWindow) {
   const { db, dialect } = connection
   const direction = window.sortDirection
-  const pageIds = scoped(connection, scope)
-    .select('id')
-    .orderBy(dialect.createdAt('created_at'), direction)
+  const ordered = (accountIds: readonly number[], limit: number) =>
+    scoped(connection, { ...scope, accountIds })
+      .select(['id', dialect.createdAt('created_at').as('sort_at')])
+      .orderBy(dialect.createdAt('created_at'), direction)
+      .orderBy('id', direction)
+      .limit(limit)
+  if (scope.accountIds.length === 1 || scope.accountIds.length > MERGE_MAX_ACCOUNTS) {
+    return ordered(scope.accountIds, window.limit).offset(window.offset)
+  }
+  const [first, ...rest] = scope.accountIds.map((accountId, index) =>
+    db.selectFrom(ordered([accountId], window.offset + window.limit).as(`a${index}`)).select(['id', 'sort_at']),
+  )
+  const merged = rest.reduce((union, member) => union.unionAll(member), first!)
+  return db
+    .selectFrom(merged.as('m'))
+    .select(['id', 'sort_at'])
+    .orderBy('sort_at', direction)
     .orderBy('id', direction)
     .limit(window.limit)
     .offset(window.offset)
+}
 
+/** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction). */
+export async function findPageIds(connection: Connection, scope: ConversationScope, window: PageWindow): Promise<number[]> {
+  if (scope.accountIds.length === 0 || window.limit === 0) return []
+  const rows = await pageIdsQuery(connection, scope, window).execute()
+  return rows.map((row) => Number(row.id))
+}
+
+/**
+ * These conversations, whole, with assignee and contact, in the order of `ids`. A statement of
+ * its own, by primary key: joined to the page query instead, PostgreSQL may hash the whole table
+ * to meet 1000 ids.
+ */
+export async function findConversations({ db }: Connection, ids: readonly number[]): Promise<ConversationRecord[]> {
+  if (ids.length === 0) return []
   const rows = await db
-    .selectFrom(pageIds.as('p'))
-    .innerJoin('conversations as c', 'c.id', 'p.id')
+    .selectFrom('conversations as c')
     .leftJoin('users as u', 'u.id', 'c.assignee_id')
     // contact_id is bigint, contacts.id int4: compared as numbers.
     .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
@@ -100,21 +130,34 @@ export async function findConversationsPage(
       'ct.id as contact_id',
       'ct.identifier as contact_identifier',
     ])
-    .orderBy(dialect.createdAt('c.created_at'), direction)
-    .orderBy('c.id', direction)
+    .where('c.id', 'in', [...ids])
     .execute()
 
-  return rows.map((row) => ({
-    id: Number(row.id),
-    displayId: Number(row.display_id),
-    accountId: Number(row.account_id),
-    createdAt: parseDbTimestamp(row.created_at),
-    status: Number(row.status),
-    additionalAttributes: asObject(parseJson(row.additional_attributes)),
-    assignee:
-      row.assignee_id === null ? null : { id: Number(row.assignee_id), name: row.assignee_name ?? '', email: row.assignee_email ?? null },
-    contact: row.contact_id === null ? null : { id: Number(row.contact_id), identifier: row.contact_identifier ?? null },
-  }))
+  const records = new Map<number, ConversationRecord>()
+  for (const row of rows) {
+    records.set(Number(row.id), {
+      id: Number(row.id),
+      displayId: Number(row.display_id),
+      accountId: Number(row.account_id),
+      createdAt: parseDbTimestamp(row.created_at),
+      status: Number(row.status),
+      additionalAttributes: asObject(parseJson(row.additional_attributes)),
+      assignee:
+        row.assignee_id === null ? null : { id: Number(row.assignee_id), name: row.assignee_name ?? '', email: row.assignee_email ?? null },
+      contact: row.contact_id === null ? null : { id: Number(row.contact_id), identifier: row.contact_identifier ?? null },
+    })
+  }
+  // A row deleted between the two statements is left out rather than shown empty.
+  return ids.flatMap((id) => records.get(id) ?? [])
+}
+
+/** One page of the scope's conversations, whole: its ids (findPageIds), then those rows (findConversations). */
+export async function findConversationsPage(
+  connection: Connection,
+  scope: ConversationScope,
+  window: PageWindow,
+): Promise<ConversationRecord[]> {
+  return findConversations(connection, await findPageIds(connection, scope, window))
 }
 
 /**

@@ -65,15 +65,13 @@ export async function readConversationsPage(deps: KpiDeps, query: ConversationsQ
   const window = { sortDirection: query.sort_direction ?? 'asc', limit: pageSize, offset: (page - 1) * pageSize } as const
 
   const countKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
-  // Count and page on two connections at once (PostgreSQL); SQLite serialises them anyway.
-  const [itemsCount, records] = await Promise.all([
+  // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
+  // serialises them): the count and the page's ids, then the page's rows and their labels.
+  const [itemsCount, ids] = await Promise.all([
     deps.counts.get(countKey, () => repository.countConversations(connection, scope)),
-    repository.findConversationsPage(connection, scope, window),
+    repository.findPageIds(connection, scope, window),
   ])
-  const labels = await repository.findLabels(
-    connection,
-    records.map((record) => record.id),
-  )
+  const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
   return {
     meta: { items_count: itemsCount, current_page: page, page_size: pageSize },
     payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])),
