@@ -141,7 +141,8 @@ try {
   const pgVersion = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(writer.db)).rows[0]!.v
   await writer.destroy()
 
-  const poolSize = CONNECTIONS + 4
+  // Two statements at once per request (count and ids, then rows and labels): twice the connections, and spare.
+  const poolSize = 2 * CONNECTIONS + 2
   service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000' })
   direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true })
   const base = `${service.url}/api/v1/kpi/conversations`

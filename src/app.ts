@@ -2,12 +2,14 @@
 // connection and the configuration) with no side effects, so specs build as many as they like.
 import { Elysia } from 'elysia'
 import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
-import { TtlCache } from './ttl-cache.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { PARAMETER_RULES } from './kpi/conversations.model.ts'
 import { CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
+import { healthRoutes } from './ops/health.routes.ts'
+import { factsOf } from './ops/request-facts.ts'
+import { TtlCache } from './ttl-cache.ts'
 import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
@@ -28,10 +30,11 @@ export function createApp(deps: AppDeps) {
   return new Elysia()
     .onError(({ code, error, request }) => {
       const known = toApiError(code, error, connection)
-      if (known instanceof ServiceUnavailableError) logError('database unavailable', errorText(error))
+      const id = factsOf(request).id
+      if (known instanceof ServiceUnavailableError) logError(`database unavailable (request ${id ?? '-'})`, errorText(known.cause ?? error))
       if (known) return json(known.status, known.toBody(), known.headers)
       // Our own defect: logged with its cause, answered without internals.
-      logError(`unhandled error on ${request.method} ${new URL(request.url).pathname}`, errorText(error))
+      logError(`unhandled error on ${request.method} ${new URL(request.url).pathname} (request ${id ?? '-'})`, errorText(error))
       return json(500, { error: 'Internal server error' })
     })
     .use(
@@ -44,6 +47,7 @@ export function createApp(deps: AppDeps) {
         operations: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES },
       }),
     )
+    .use(healthRoutes(connection))
     .use(
       conversationsRoutes({
         connection,

@@ -1,14 +1,18 @@
 // Starts the service from a configuration: opens the database read-only, builds the app, listens,
-// and stops gracefully (stop accepting, let in-flight requests finish, close the pool).
+// and stops gracefully: stop accepting, let in-flight requests finish, close the pool.
 import { existsSync } from 'node:fs'
 import { createApp } from './app.ts'
 import { describeDatabase, type Config } from './config.ts'
 import { openDatabase } from './db/dialect.ts'
+import { createHandler, type LogLine } from './http.ts'
+import { RateLimiter } from './ops/rate-limit.ts'
 
 export interface RunningService {
   readonly url: string
   stop(): Promise<void>
 }
+
+const writeLine = (line: LogLine) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`)
 
 /**
  * @throws when the configured SQLite file does not exist (the service never creates a database).
@@ -22,17 +26,25 @@ export async function startServer(config: Config): Promise<RunningService> {
     )
   }
   const connection = openDatabase(database, { readonly: true })
-  const app = createApp({ connection, config }).listen({ hostname: config.host, port: config.port })
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server!.port}`
-  console.log(JSON.stringify({ level: 'info', message: 'listening', url, database: describeDatabase(database) }))
+  const app = createApp({
+    connection,
+    config,
+    logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
+  })
+  const handle = createHandler({ app, rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }), log: writeLine })
+  const server = Bun.serve({ hostname: config.host, port: config.port, fetch: handle, idleTimeout: 60 })
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
+  writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database) })
 
   let stopping: Promise<void> | undefined
   return {
     url,
     stop: () =>
       (stopping ??= (async () => {
-        await app.stop() // stops accepting; waits for in-flight requests
+        writeLine({ level: 'info', message: 'stopping: no new connections, waiting for requests in flight' })
+        await server.stop() // stops accepting; resolves when the requests in flight have been answered
         await connection.destroy()
+        writeLine({ level: 'info', message: 'stopped' })
       })()),
   }
 }

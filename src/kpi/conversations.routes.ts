@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import { MethodNotAllowedError, ValidationError } from '../errors.ts'
 import type { ResponseDoc } from '../docs/openapi.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
+import { factsOf } from '../ops/request-facts.ts'
 import { authenticate, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
@@ -59,7 +60,14 @@ export function conversationsRoutes(deps: KpiDeps) {
       },
       { detail: { hide: true } },
     )
-    .get(CONVERSATIONS_PATH, ({ query }) => readConversationsPage(deps, query), {
+    .get(
+      CONVERSATIONS_PATH,
+      async ({ query, request }) => {
+        const page = await readConversationsPage(deps, query)
+        factsOf(request).items = page.payload.length
+        return page
+      },
+      {
     // Elysia adjusts the schemas it compiles (e.g. additionalProperties on the response): it gets
     // copies, so the exported models stay exactly what the document and the contract suite use.
     query: CloneType(ConversationsQuery),

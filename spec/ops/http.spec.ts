@@ -1,0 +1,118 @@
+// The HTTP handler around the app: one JSON log line per request that never holds a token, a
+// request id, and the per-token rate limit with its headers. /health and /ready.
+import { describe, expect, test } from 'bun:test'
+import { createApp } from '../../src/app.ts'
+import { openDatabase } from '../../src/db/dialect.ts'
+import { createHandler, type LogLine } from '../../src/http.ts'
+import { RateLimiter } from '../../src/ops/rate-limit.ts'
+import { DIALECTS, useDatabase } from '../setup.ts'
+import { contractApp } from '../helpers.ts'
+import { CONTRACT_NOW, TOKENS } from '../../fixtures/contract-data-set.ts'
+
+const PATH = '/api/v1/kpi/conversations'
+
+for (const dialect of DIALECTS) {
+  describe(`[${dialect}] requests as the server handles them`, () => {
+    const ctx = useDatabase(dialect)
+    const handler = (limit = 0) => {
+      const lines: LogLine[] = []
+      const handle = createHandler({ app: contractApp(ctx.connection), rateLimiter: new RateLimiter({ limit }), log: (line) => lines.push(line) })
+      const send = (path: string, headers: Record<string, string> = {}) => handle(new Request(`http://localhost${path}`, { headers }))
+      return { lines, send }
+    }
+
+    test('one JSON log line per request: id, method, path, query, status, duration, items', async () => {
+      const { lines, send } = handler()
+      const response = await send(`${PATH}?page_size=3&sort_direction=desc`, { api_access_token: TOKENS.kpiTracker, 'x-request-id': 'trace-42' })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('x-request-id')).toBe('trace-42')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toEqual({
+        level: 'info',
+        message: 'request',
+        request_id: 'trace-42',
+        method: 'GET',
+        path: PATH,
+        query: 'page_size=3&sort_direction=desc',
+        status: 200,
+        duration_ms: expect.any(Number),
+        items: 3,
+      })
+      expect(JSON.parse(JSON.stringify(lines[0]))).toEqual(lines[0]!) // plain JSON
+    })
+
+    test('a request id is made when none (or a malformed one) is given', async () => {
+      const { lines, send } = handler()
+      const response = await send('/health', { 'x-request-id': 'bad id with spaces' })
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+      expect(lines[0]!.request_id).toBe(response.headers.get('x-request-id')!)
+    })
+
+    test('no token ever appears in a log line: header, other spelling, query parameter, on 200, 401, 422, 404, 429', async () => {
+      const { lines, send } = handler(2)
+      const secrets = [TOKENS.kpiTracker, TOKENS.otherUser, 'made-up-token-0001']
+      await send(PATH, { api_access_token: TOKENS.kpiTracker })
+      await send(`${PATH}?since=x`, { api_access_token: TOKENS.kpiTracker })
+      await send(PATH, { api_access_token: TOKENS.kpiTracker }) // 429
+      await send(PATH, { 'api-access-token': TOKENS.otherUser })
+      await send(`${PATH}?api_access_token=${TOKENS.kpiTracker}&page=1`)
+      await send(`/nope?token=made-up-token-0001`, { api_access_token: 'made-up-token-0001' })
+      expect(lines.map((line) => line.status)).toEqual([200, 422, 429, 401, 401, 404])
+      const text = lines.map((line) => JSON.stringify(line)).join('\n')
+      for (const secret of secrets) expect(text).not.toContain(secret)
+      expect(lines[4]!.query).toBe('page=1')
+    })
+
+    test('past the limit: 429 {"error"} with Retry-After and RateLimit-Limit/Remaining/Reset; other tokens unaffected', async () => {
+      const { send } = handler(3)
+      const statuses: number[] = []
+      let last: Response | undefined
+      for (let i = 0; i < 4; i++) {
+        last = await send(PATH, { api_access_token: TOKENS.kpiTracker })
+        statuses.push(last.status)
+      }
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect(await last!.json()).toEqual({ error: expect.stringContaining('Too many requests') })
+      expect(last!.headers.get('content-type')).toStartWith('application/json')
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(last!.headers.get('ratelimit-limit')).toBe('3')
+      expect(last!.headers.get('ratelimit-remaining')).toBe('0')
+      expect(Number(last!.headers.get('ratelimit-reset'))).toBeGreaterThan(0)
+      expect((await send(PATH, { api_access_token: TOKENS.otherUser })).status).toBe(401) // its own window
+      expect((await send('/health')).status).toBe(200) // not the API: not limited
+    })
+
+    test('a 200 within the limit says how much is left', async () => {
+      const { send } = handler(10)
+      const response = await send(PATH, { api_access_token: TOKENS.kpiTracker })
+      expect(response.headers.get('ratelimit-limit')).toBe('10')
+      expect(response.headers.get('ratelimit-remaining')).toBe('9')
+    })
+
+    test('/health: 200 {"status":"ok"}; /ready: 200 {"status":"ready"} while the database answers', async () => {
+      const { send } = handler()
+      const health = await send('/health')
+      expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }])
+      const ready = await send('/ready')
+      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }])
+    })
+  })
+}
+
+describe('/ready without a database', () => {
+  test('503 {"error"} promptly, while /health stays 200', async () => {
+    const connection = openDatabase(
+      { dialect: 'postgres', url: 'postgres://kpi@127.0.0.1:1/kpi', poolSize: 1, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
+      { readonly: true },
+    )
+    try {
+      const app = createApp({ connection, config: { kpiTrackerEmail: 'kpi_tracker@vbet.com' }, now: () => CONTRACT_NOW, logError: () => {} })
+      const ready = await app.handle(new Request('http://localhost/ready'))
+      expect(ready.status).toBe(503)
+      expect(await ready.json()).toEqual({ error: 'The database is not reachable' })
+      expect((await app.handle(new Request('http://localhost/health'))).status).toBe(200)
+    } finally {
+      await connection.destroy()
+    }
+  })
+})

@@ -1,0 +1,16 @@
+// What the layers learn about a request, for its one log line: its id (set by the HTTP handler)
+// and how many items it served (set by the route). Keyed by the Request object, so nothing leaks
+// between requests and nothing outlives them.
+
+export interface RequestFacts {
+  id?: string
+  items?: number
+}
+
+const facts = new WeakMap<Request, RequestFacts>()
+
+export function factsOf(request: Request): RequestFacts {
+  let found = facts.get(request)
+  if (!found) facts.set(request, (found = {}))
+  return found
+}
