@@ -143,7 +143,8 @@ try {
 
   // Two statements at once per request (count and ids, then rows and labels): twice the connections, and spare.
   const poolSize = 2 * CONNECTIONS + 2
-  service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000' })
+  // No rate limit: one token drives the whole load here.
+  service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000', RATE_LIMIT_PER_MINUTE: '0' })
   direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true })
   const base = `${service.url}/api/v1/kpi/conversations`
   const get = async (query: Record<string, number | string>) => {
@@ -157,7 +158,7 @@ try {
     await repository.findVbetAccountIdsConfig(direct!)
     const scope = { accountIds: VBET_IDS, ...createdRange(query.since, query.until) }
     const limit = clampPageSize(query.page_size)
-    const [, ids] = await Promise.all([
+    const [, { ids }] = await Promise.all([
       repository.countConversations(direct!, scope),
       repository.findPageIds(direct!, scope, { sortDirection: 'asc', limit, offset: ((query.page ?? 1) - 1) * limit }),
     ])

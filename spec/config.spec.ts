@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL,
       countCacheTtlMs: 10_000,
       tokenCacheTtlMs: 5_000,
+      pageBoundaryTtlMs: 60_000,
       rateLimitPerMinute: 600,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')

@@ -36,7 +36,11 @@ export async function startService(env: Record<string, string | undefined> = {},
   const read = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) output += decoder.decode(chunk.value, { stream: true })
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      output += decoder.decode(chunk.value, { stream: true })
+      // One log line a request: under load keep the start (the banner) and the latest 256 KiB.
+      if (output.length > 1_048_576) output = output.slice(0, 4096) + output.slice(-262_144)
+    }
   }
   void read(child.stdout)
   void read(child.stderr)

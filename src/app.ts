@@ -1,7 +1,7 @@
 // createApp: the whole HTTP service as an Elysia instance, built from what it is given (a database
 // connection and the configuration) with no side effects, so specs build as many as they like.
 import { Elysia } from 'elysia'
-import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
+import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
@@ -14,7 +14,7 @@ import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
   readonly connection: Connection
-  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs'>>
+  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs'>>
   /** The clock for the defaults of since/until; the real one unless a spec pins it. */
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
@@ -55,6 +55,7 @@ export function createApp(deps: AppDeps) {
         now: deps.now ?? (() => new Date()),
         counts: new TtlCache({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
         tokenOwners: new TtlCache({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
+        boundaries: new TtlCache({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
       }),
     )
 }

@@ -36,11 +36,14 @@ export interface Config {
   readonly countCacheTtlMs: number
   /** How long a token's owner is remembered, found or not (0: never). */
   readonly tokenCacheTtlMs: number
+  /** How long the end of a served page is kept to start the next page from (0: never). */
+  readonly pageBoundaryTtlMs: number
   /** Requests a minute one token may make to the API (0: no limit). */
   readonly rateLimitPerMinute: number
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
 
 export const DEFAULT_COUNT_CACHE_TTL_MS = 10_000
 export const DEFAULT_TOKEN_CACHE_TTL_MS = 5_000
@@ -73,6 +76,7 @@ export function loadConfig(env: Env): Config {
   const statementTimeoutMs = int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)
   const countCacheTtlMs = int('COUNT_CACHE_TTL_MS', DEFAULT_COUNT_CACHE_TTL_MS, 0, 3_600_000)
   const tokenCacheTtlMs = int('TOKEN_CACHE_TTL_MS', DEFAULT_TOKEN_CACHE_TTL_MS, 0, 600_000)
+  const pageBoundaryTtlMs = int('PAGE_BOUNDARY_TTL_MS', DEFAULT_PAGE_BOUNDARY_TTL_MS, 0, 3_600_000)
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
 
   let database: DatabaseConfig
@@ -84,7 +88,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, rateLimitPerMinute })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, rateLimitPerMinute })
 }
 
 /**

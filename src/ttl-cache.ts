@@ -33,10 +33,22 @@ export class TtlCache<K, V> {
     }
     this.misses++
     const value = await load()
+    this.set(key, value)
+    return value
+  }
+
+  /** The cached value, if it is still fresh; counts no hit or miss. */
+  peek(key: K): V | undefined {
+    const entry = this.#entries.get(key)
+    return entry && entry.expires > this.#clock() ? entry.value : undefined
+  }
+
+  /** Caches a value (nothing with a TTL of 0). */
+  set(key: K, value: V): void {
+    if (this.#ttlMs <= 0) return
     this.#entries.delete(key)
     this.#entries.set(key, { value, expires: this.#clock() + this.#ttlMs })
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as K)
-    return value
   }
 
   get size(): number {

@@ -67,17 +67,20 @@ function remoteTarget(baseUrl: string): Target {
 
 function localTarget(dialect: (typeof DIALECTS)[number]): Target {
   const ctx = useDatabase(dialect)
+  // One app for the target, as one deployment: its caches are part of what is checked.
+  let shared: ReturnType<typeof contractApp> | undefined
+  const app = () => (shared ??= contractApp(ctx.connection))
   const describeRequest = (path: string, token: string | null | undefined) =>
     `GET ${path}${token === null ? ' (no token)' : token === undefined || token === TOKENS.kpiTracker ? '' : ' (another token)'}`
   return {
     name: dialect,
     remote: false,
     async get(query, options = {}) {
-      const answer = await conversations(contractApp(ctx.connection), query, options)
+      const answer = await conversations(app(), query, options)
       return { ...answer, request: describeRequest(`${PATH}${search(query)}`, options.token) }
     },
     async getPath(path) {
-      const response = await contractApp(ctx.connection).handle(new Request(`http://localhost${path}`))
+      const response = await app().handle(new Request(`http://localhost${path}`))
       const text = await response.text()
       let body: unknown
       try {

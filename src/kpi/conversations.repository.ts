@@ -1,6 +1,7 @@
 // Reads what the endpoint needs from the helpdesk tables, dialect-blind: every query is Kysely,
 // the few dialect differences come from the connection's Dialect. Driver types are normalised
 // here, at the edge: ids and counts to numbers, timestamps (UTC text) to Dates, JSON text to values.
+import { sql } from 'kysely'
 import type { Connection } from '../db/dialect.ts'
 import { toDbTimestamp } from '../db/dialect.ts'
 import type { ConversationRecord, CreatedRange, SortDirection, TokenOwner } from './conversations.rules.ts'
@@ -41,6 +42,14 @@ export interface PageWindow {
   readonly sortDirection: SortDirection
   readonly limit: number
   readonly offset: number
+  /** When set, the page starts right after this row (keyset) and `offset` is not used. */
+  readonly after?: PageBoundary
+}
+
+/** Where a page ended: its last row's sort key, as the database compares it. */
+export interface PageBoundary {
+  readonly sortAt: string
+  readonly id: number
 }
 
 function scoped({ db, dialect }: Connection, scope: ConversationScope) {
@@ -76,17 +85,24 @@ const MERGE_MAX_ACCOUNTS = 64
 function pageIdsQuery(connection: Connection, scope: ConversationScope, window: PageWindow) {
   const { db, dialect } = connection
   const direction = window.sortDirection
-  const ordered = (accountIds: readonly number[], limit: number) =>
-    scoped(connection, { ...scope, accountIds })
+  const { after } = window
+  // With a boundary the page is the next `limit` rows after it: no row is skipped to get there.
+  const offset = after ? 0 : window.offset
+  const ordered = (accountIds: readonly number[], limit: number) => {
+    const query = scoped(connection, { ...scope, accountIds })
       .select(['id', dialect.createdAt('created_at').as('sort_at')])
       .orderBy(dialect.createdAt('created_at'), direction)
       .orderBy('id', direction)
       .limit(limit)
+    return after
+      ? query.where(sql<boolean>`(${dialect.createdAt('created_at')}, ${sql.ref('id')}) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.sortAt}, ${after.id})`)
+      : query
+  }
   if (scope.accountIds.length === 1 || scope.accountIds.length > MERGE_MAX_ACCOUNTS) {
-    return ordered(scope.accountIds, window.limit).offset(window.offset)
+    return ordered(scope.accountIds, window.limit).$if(offset > 0, (query) => query.offset(offset))
   }
   const [first, ...rest] = scope.accountIds.map((accountId, index) =>
-    db.selectFrom(ordered([accountId], window.offset + window.limit).as(`a${index}`)).select(['id', 'sort_at']),
+    db.selectFrom(ordered([accountId], offset + window.limit).as(`a${index}`)).select(['id', 'sort_at']),
   )
   const merged = rest.reduce((union, member) => union.unionAll(member), first!)
   return db
@@ -95,14 +111,19 @@ function pageIdsQuery(connection: Connection, scope: ConversationScope, window: 
     .orderBy('sort_at', direction)
     .orderBy('id', direction)
     .limit(window.limit)
-    .offset(window.offset)
+    .$if(offset > 0, (query) => query.offset(offset))
 }
 
-/** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction). */
-export async function findPageIds(connection: Connection, scope: ConversationScope, window: PageWindow): Promise<number[]> {
-  if (scope.accountIds.length === 0 || window.limit === 0) return []
+/** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction), and where it ended. */
+export async function findPageIds(
+  connection: Connection,
+  scope: ConversationScope,
+  window: PageWindow,
+): Promise<{ ids: number[]; last: PageBoundary | undefined }> {
+  if (scope.accountIds.length === 0 || window.limit === 0) return { ids: [], last: undefined }
   const rows = await pageIdsQuery(connection, scope, window).execute()
-  return rows.map((row) => Number(row.id))
+  const end = rows.at(-1)
+  return { ids: rows.map((row) => Number(row.id)), last: end ? { sortAt: String(end.sort_at), id: Number(end.id) } : undefined }
 }
 
 /**
@@ -157,7 +178,7 @@ export async function findConversationsPage(
   scope: ConversationScope,
   window: PageWindow,
 ): Promise<ConversationRecord[]> {
-  return findConversations(connection, await findPageIds(connection, scope, window))
+  return findConversations(connection, (await findPageIds(connection, scope, window)).ids)
 }
 
 /**

@@ -5,6 +5,7 @@ import { UnauthorizedError } from '../errors.ts'
 import type { TtlCache } from '../ttl-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
 import * as repository from './conversations.repository.ts'
+import type { PageBoundary } from './conversations.repository.ts'
 import {
   clampPage,
   clampPageSize,
@@ -30,6 +31,12 @@ export interface KpiDeps {
   readonly counts: TtlCache<string, number>
   /** Token owners, found or not, for a few seconds: a flood of bad tokens does not flood the database. */
   readonly tokenOwners: TtlCache<string, TokenOwner | undefined>
+  /**
+   * Where each page served ended, for a minute: the next page of the same query then starts right
+   * after it (keyset) instead of skipping `offset` rows again. An export that pages through a range
+   * reads each row once, and neither repeats nor skips a row when conversations are added meanwhile.
+   */
+  readonly boundaries: TtlCache<string, PageBoundary>
 }
 
 /**
@@ -64,13 +71,16 @@ export async function readConversationsPage(deps: KpiDeps, query: ConversationsQ
   const page = clampPage(query.page)
   const window = { sortDirection: query.sort_direction ?? 'asc', limit: pageSize, offset: (page - 1) * pageSize } as const
 
-  const countKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
+  const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
+  const boundaryKey = (n: number) => `${scopeKey}|${window.sortDirection}|${pageSize}|${n}`
+  const after = page > 1 ? deps.boundaries.peek(boundaryKey(page - 1)) : undefined
   // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
   // serialises them): the count and the page's ids, then the page's rows and their labels.
-  const [itemsCount, ids] = await Promise.all([
-    deps.counts.get(countKey, () => repository.countConversations(connection, scope)),
-    repository.findPageIds(connection, scope, window),
+  const [itemsCount, { ids, last }] = await Promise.all([
+    deps.counts.get(scopeKey, () => repository.countConversations(connection, scope)),
+    repository.findPageIds(connection, scope, { ...window, after }),
   ])
+  if (last && ids.length === pageSize) deps.boundaries.set(boundaryKey(page), last)
   const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
   return {
     meta: { items_count: itemsCount, current_page: page, page_size: pageSize },
