@@ -69,7 +69,7 @@ export async function runFaults(options: FaultOptions): Promise<FaultReport> {
           counts.unavailable++
           slowestUnavailableMs = Math.max(slowestUnavailableMs, ms)
         } else counts.other++
-        if (status === 503) await Bun.sleep(20) // a client that honours Retry-After loosely
+        if (status !== 200) await Bun.sleep(20) // a client that honours Retry-After loosely
       }
     })
     await Bun.sleep(options.beforeSeconds * 1000)

@@ -150,9 +150,12 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
     // A read-only service session: any write would fail on the server, whatever the code did.
     ...(options.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
   })
-  // An idle client losing its server (a restart, a failover) must not crash the process;
-  // the pool drops it and the next request opens a new one.
+  // A client losing its server (a restart, a failover) must not crash the process. The pool
+  // listens on idle clients only; a client in use emits 'error' too when the server ends its
+  // session, and an 'error' event nobody listens to kills the process. The query in flight still
+  // fails (answered 503); the pool drops the client, and the next request opens a new one.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
   return { db, dialect: postgresDialect, destroy: () => db.destroy() }
 }
