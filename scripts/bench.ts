@@ -16,6 +16,7 @@ import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService } from '../spec/service-process.ts'
 import { findPostgresBin, startThrowawayPostgres } from './postgres.ts'
 import { seedBenchmark } from './bench-seed.ts'
+import { randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,7 +48,7 @@ function need(command: string, hint: string): string {
   if (!path || !Bun.file(path).size) throw new Error(`${command} not found: ${hint}`)
   return path
 }
-const WRK = need('wrk', 'apt-get install -y wrk')
+need('wrk', 'apt-get install -y wrk')
 const PGBENCH = need('pgbench', 'apt-get install -y postgresql')
 const PSQL = need('psql', 'apt-get install -y postgresql-client')
 
@@ -250,35 +251,14 @@ try {
   //    pgbench -M prepared replaying the service's statements with the same distribution.
   //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
   //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
-  const lua = join(work, 'random.lua')
-  await Bun.write(
-    lua,
-    `math.randomseed(42)
-local base, day, days, vbet = ${anchorSeconds - DAYS * DAY}, ${DAY}, ${DAYS}, ${VBET}
-request = function()
-  local q = {}
-  if math.random(2) == 1 then q[#q + 1] = "account_id=" .. math.random(vbet) end
-  if math.random(10) > 1 then
-    local since = base + math.random(0, days - 30) * day
-    q[#q + 1] = "since=" .. since .. "&until=" .. (since + 30 * day - 1)
-  end
-  local size = math.random(5) == 1 and 100 or 20
-  q[#q + 1] = "page=" .. math.random(5) .. "&page_size=" .. size
-  return wrk.format("GET", "/api/v1/kpi/conversations?" .. table.concat(q, "&"), { ["api_access_token"] = "${DEMO_TOKEN}" })
-end
-`,
-  )
+  const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS })
+  const rssBefore = rssMegabytes(service.pid)
   const rssSamples: number[] = []
-  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${service!.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-  const rssBefore = rss()
-  const sampler = setInterval(() => rssSamples.push(rss()), 100)
-  const wrkRun = Bun.spawnSync([WRK, '-t', '2', '-c', String(CONNECTIONS), '-d', `${DURATION}s`, '--latency', '-s', lua, base], { stdout: 'pipe', stderr: 'pipe' })
+  const sampler = setInterval(() => rssSamples.push(rssMegabytes(service!.pid)), 100)
+  const load = await runWrk(base, lua, { connections: CONNECTIONS, seconds: DURATION, workDir: work })
   clearInterval(sampler)
-  const wrkOut = wrkRun.stdout.toString()
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(wrkOut)?.[1] ?? 0)
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(wrkOut)?.[1] ?? 0)
-  const wrkP50 = /50%\s+([\d.]+\w+)/.exec(wrkOut)?.[1] ?? '?'
-  const wrkP99 = /99%\s+([\d.]+\w+)/.exec(wrkOut)?.[1] ?? '?'
+  const rps = load.requestsPerSecond
+  const non200 = Object.entries(load.statuses).filter(([status]) => status !== '200').reduce((sum, [, n]) => sum + n, 0) + load.socketErrors
 
   const statements = (accountIds: number[]) => replayedStatements(server.url, accountIds)
   const script = join(work, 'service.sql')
@@ -313,11 +293,11 @@ ${await statements(VBET_IDS)}
   if (!tps) throw new Error(`pgbench failed:\n${benchOut}`)
   rows.push({
     what: `throughput, ${CONNECTIONS} connections, ${DURATION} s, random ranges and pages`,
-    service: `${round(rps)} req/s (p50 ${wrkP50}, p99 ${wrkP99}, non-2xx ${non2xx})`,
+    service: `${round(rps)} req/s (p50 ${load.p50}, p99 ${load.p99}, not 200: ${non200})`,
     baseline: `${round(tps)} tx/s pgbench -M prepared, same statements`,
     ratio: round(rps / tps, 2),
     target: '≥ 0.7',
-    met: rps / tps >= 0.7 && non2xx === 0,
+    met: rps / tps >= 0.7 && non200 === 0,
   })
   console.log(`4. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
