@@ -2,7 +2,7 @@
 // host such as localhost: with a made-up one Elysia answers every route 404).
 import { createApp, type AppDeps } from '../src/app.ts'
 import { DEFAULT_KPI_TRACKER_EMAIL } from '../src/config.ts'
-import type { Connection } from '../src/db/dialect.ts'
+import { openDatabase, type Connection } from '../src/db/dialect.ts'
 import { CONTRACT_NOW, TOKENS } from '../fixtures/contract-data-set.ts'
 
 export type TestApp = ReturnType<typeof createApp>
@@ -36,7 +36,11 @@ export async function request(app: TestApp, path: string, options: RequestOption
   const token = options.token === undefined ? TOKENS.kpiTracker : options.token
   const headers = new Headers(options.headers)
   if (token !== null) headers.set('api_access_token', token)
-  const response = await app.handle(new Request(`http://localhost${path}`, { method: options.method ?? 'GET', headers }))
+  return readResponse(await app.handle(new Request(`http://localhost${path}`, { method: options.method ?? 'GET', headers })))
+}
+
+/** A response's status, headers and text, and its body parsed when it is JSON. */
+export async function readResponse(response: Response): Promise<TestResponse> {
   const text = await response.text()
   let body: unknown
   try {
@@ -45,6 +49,18 @@ export async function request(app: TestApp, path: string, options: RequestOption
     body = undefined
   }
   return { status: response.status, headers: response.headers, body, text }
+}
+
+/**
+ * An app whose PostgreSQL refuses every connection (port 1 on loopback: nothing listens there),
+ * for what the service does without its database. Destroy the connection after use.
+ */
+export function appWithoutDatabase(): { app: TestApp; connection: Connection } {
+  const connection = openDatabase(
+    { dialect: 'postgres', url: 'postgres://kpi@127.0.0.1:1/kpi', poolSize: 2, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
+    { readonly: true },
+  )
+  return { app: contractApp(connection), connection }
 }
 
 /** GET the endpoint with these query parameters. */

@@ -2,11 +2,8 @@
 // unknown routes, other methods, our own defects and an unreachable database included.
 import { describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
-import { createApp } from '../../src/app.ts'
-import { openDatabase } from '../../src/db/dialect.ts'
 import { createTestDatabase, DIALECTS, localOnly, useDatabase } from '../setup.ts'
-import { contractApp, conversations, request } from '../helpers.ts'
-import { CONTRACT_NOW } from '../../fixtures/contract-data-set.ts'
+import { appWithoutDatabase, contractApp, conversations, request } from '../helpers.ts'
 import { insertDataSet } from '../../fixtures/insert.ts'
 import { contractDataSet } from '../../fixtures/contract-data-set.ts'
 
@@ -58,13 +55,8 @@ for (const dialect of DIALECTS) {
 
 describe.skipIf(remote)('database unreachable', () => {
   test('a PostgreSQL server that does not answer: 503 {"error"} with Retry-After, promptly', async () => {
-    // Port 1 on loopback: nothing listens there, the connection is refused at once.
-    const connection = openDatabase(
-      { dialect: 'postgres', url: 'postgres://kpi@127.0.0.1:1/kpi', poolSize: 2, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
-      { readonly: true },
-    )
+    const { app, connection } = appWithoutDatabase()
     try {
-      const app = createApp({ connection, config: { kpiTrackerEmail: 'kpi_tracker@vbet.com' }, now: () => CONTRACT_NOW, logError: () => {} })
       const started = performance.now()
       const response = await conversations(app)
       expectError(response, 503)

@@ -1,7 +1,7 @@
 // What the contract suite talks to. Local mode: the app in process over the fixture data set, once
 // per dialect. Remote mode (KPI_BASE_URL): a deployment over real HTTP, read requests only, with the
 // optional inputs of README's "Running the contract suite against a deployment".
-import { contractApp, conversations, type TestResponse } from '../helpers.ts'
+import { contractApp, conversations, readResponse, type TestResponse } from '../helpers.ts'
 import { DIALECTS, REMOTE_BASE_URL, useDatabase } from '../setup.ts'
 import { NON_VBET_ACCOUNTS, TOKENS, VBET_ACCOUNTS } from '../../fixtures/contract-data-set.ts'
 
@@ -44,16 +44,9 @@ function remoteTarget(baseUrl: string): Target {
   if (!token) throw new Error('remote mode needs KPI_TOKEN: the KPI tracker\'s api_access_token of that deployment')
   const send = async (path: string, sentToken: string | null): Promise<Answer> => {
     const headers: Record<string, string> = sentToken === null ? {} : { api_access_token: sentToken }
-    const response = await fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })
-    const text = await response.text()
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      body = undefined
-    }
+    const answer = await readResponse(await fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) }))
     const tokenNote = sentToken === null ? ' (no token)' : sentToken === token ? '' : ' (another token)'
-    return { status: response.status, headers: response.headers, text, body, request: `GET ${baseUrl}${path}${tokenNote}` }
+    return { ...answer, request: `GET ${baseUrl}${path}${tokenNote}` }
   }
   return {
     name: 'remote',
@@ -80,13 +73,8 @@ function localTarget(dialect: (typeof DIALECTS)[number]): Target {
       return { ...answer, request: describeRequest(`${PATH}${search(query)}`, options.token) }
     },
     async getPath(path) {
-      const response = await app().handle(new Request(`http://localhost${path}`))
-      const text = await response.text()
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {}
-      return { status: response.status, headers: response.headers, text, body, request: describeRequest(path, null) }
+      const answer = await readResponse(await app().handle(new Request(`http://localhost${path}`)))
+      return { ...answer, request: describeRequest(path, null) }
     },
     accountId: VBET_ACCOUNTS[0],
     foreignAccountId: NON_VBET_ACCOUNTS[0],

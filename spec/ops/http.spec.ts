@@ -1,13 +1,11 @@
 // The HTTP handler around the app: one JSON log line per request that never holds a token, a
 // request id, and the per-token rate limit with its headers. /health and /ready.
 import { describe, expect, test } from 'bun:test'
-import { createApp } from '../../src/app.ts'
-import { openDatabase } from '../../src/db/dialect.ts'
 import { createHandler, type LogLine } from '../../src/http.ts'
 import { RateLimiter } from '../../src/ops/rate-limit.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
-import { contractApp } from '../helpers.ts'
-import { CONTRACT_NOW, TOKENS } from '../../fixtures/contract-data-set.ts'
+import { appWithoutDatabase, contractApp } from '../helpers.ts'
+import { TOKENS } from '../../fixtures/contract-data-set.ts'
 
 const PATH = '/api/v1/kpi/conversations'
 
@@ -101,12 +99,8 @@ for (const dialect of DIALECTS) {
 
 describe('/ready without a database', () => {
   test('503 {"error"} promptly, while /health stays 200', async () => {
-    const connection = openDatabase(
-      { dialect: 'postgres', url: 'postgres://kpi@127.0.0.1:1/kpi', poolSize: 1, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
-      { readonly: true },
-    )
+    const { app, connection } = appWithoutDatabase()
     try {
-      const app = createApp({ connection, config: { kpiTrackerEmail: 'kpi_tracker@vbet.com' }, now: () => CONTRACT_NOW, logError: () => {} })
       const ready = await app.handle(new Request('http://localhost/ready'))
       expect(ready.status).toBe(503)
       expect(await ready.json()).toEqual({ error: 'The database is not reachable' })
