@@ -110,13 +110,14 @@ async function replayedStatements(url: string, accountIds: number[]): Promise<st
     if (value === from) return `'epoch'::timestamp + :since * interval '1 second'`
     if (value === before) return `'epoch'::timestamp + (:until + 1) * interval '1 second'`
     if (typeof value === 'number') return String(value)
+    if (Array.isArray(value)) return `'{${value.join(',')}}'`
     return `'${String(value).replaceAll("'", "''")}'`
   }
   const substitute = ({ text, parameters }: { text: string; parameters: readonly unknown[] }) =>
     text.replace(/\$(\d+)/g, (_, n) => variable(parameters[Number(n) - 1]))
   const [token, config, count, pageIds, rows, labels] = captured.map(substitute)
-  // The rows and labels statements take the page's ids: here, the page ids statement itself.
-  const ofPage = (statement: string) => statement.replace(/in \(:acc\)/, `in (select "id" from (${pageIds}) as "page_ids")`)
+  // The rows and labels statements take the page's ids (one array): here, the page ids statement itself.
+  const ofPage = (statement: string) => statement.replace(/= any\('[^']*'::int4\[\]\)/, `in (select "id" from (${pageIds}) as "page_ids")`)
   return [token, config, count, pageIds, ofPage(rows!), ofPage(labels!)].map((statement) => `${statement!.replace(/\s+/g, ' ')};`).join('\n')
 }
 

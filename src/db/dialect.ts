@@ -33,6 +33,11 @@ export interface Dialect {
    * in the development schema matches it).
    */
   createdAt(column: string): RawBuilder<string>
+  /**
+   * `column` is one of `ids`, as one parameter whatever their number: an int4 array in PostgreSQL
+   * (one value to bind and a plan that does not grow with the list), a JSON array in SQLite.
+   */
+  idIn(column: string, ids: readonly number[]): RawBuilder<boolean>
   /** Column types for the development schema, production types in PostgreSQL. */
   readonly types: SchemaTypes
   /** True when an error means the database cannot be reached or gave up in time (answered as 503). */
@@ -65,6 +70,7 @@ export function toDbTimestamp(date: Date): string {
 const sqliteDialect: Dialect = {
   name: 'sqlite',
   createdAt: (column) => sql<string>`strftime('%Y-%m-%d %H:%M:%f', ${sql.ref(column)})`,
+  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`,
   types: {
     serialPk: 'integer',
     bigserialPk: 'integer',
@@ -85,6 +91,7 @@ const PG_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connect
 const postgresDialect: Dialect = {
   name: 'postgres',
   createdAt: (column) => sql<string>`${sql.ref(column)}`,
+  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} = any(${[...ids]}::int4[])`,
   types: {
     serialPk: 'serial',
     bigserialPk: 'bigserial',

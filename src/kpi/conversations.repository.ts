@@ -131,7 +131,7 @@ export async function findPageIds(
  * its own, by primary key: joined to the page query instead, PostgreSQL may hash the whole table
  * to meet 1000 ids.
  */
-export async function findConversations({ db }: Connection, ids: readonly number[]): Promise<ConversationRecord[]> {
+export async function findConversations({ db, dialect }: Connection, ids: readonly number[]): Promise<ConversationRecord[]> {
   if (ids.length === 0) return []
   const rows = await db
     .selectFrom('conversations as c')
@@ -151,7 +151,7 @@ export async function findConversations({ db }: Connection, ids: readonly number
       'ct.id as contact_id',
       'ct.identifier as contact_identifier',
     ])
-    .where('c.id', 'in', [...ids])
+    .where(dialect.idIn('c.id', ids))
     .execute()
 
   const records = new Map<number, ConversationRecord>()
@@ -185,7 +185,7 @@ export async function findConversationsPage(
  * The labels of these conversations, each list in tagging order (taggings.id), as the platform lists
  * them: the names of their `Conversation` taggings in the `labels` context. One query for the page.
  */
-export async function findLabels({ db }: Connection, conversationIds: readonly number[]): Promise<Map<number, string[]>> {
+export async function findLabels({ db, dialect }: Connection, conversationIds: readonly number[]): Promise<Map<number, string[]>> {
   const labels = new Map<number, string[]>()
   if (conversationIds.length === 0) return labels
   const rows = await db
@@ -194,7 +194,7 @@ export async function findLabels({ db }: Connection, conversationIds: readonly n
     .select(['tg.taggable_id', 't.name'])
     .where('tg.taggable_type', '=', 'Conversation')
     .where('tg.context', '=', 'labels')
-    .where('tg.taggable_id', 'in', [...conversationIds])
+    .where(dialect.idIn('tg.taggable_id', conversationIds))
     .orderBy('tg.taggable_id')
     .orderBy('tg.id')
     .execute()
