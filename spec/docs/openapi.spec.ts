@@ -71,9 +71,9 @@ describe('the OpenAPI document', () => {
     expect(['id', 'display_id', 'account_id', 'created_time', 'status', 'labels'].filter(nullable)).toEqual([])
   })
 
-  test('401, 422 and 503: described, with the {"error"} schema and an example', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '401', '422', '503'])
-    for (const status of ['401', '422', '503']) {
+  test('401, 422, 429 and 503: described, with the {"error"} schema and an example', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '422', '429', '503'])
+    for (const status of ['401', '422', '429', '503']) {
       const response = operation.responses[status]
       expect(response.description.length).toBeGreaterThan(10)
       const json = response.content['application/json']

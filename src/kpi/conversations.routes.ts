@@ -22,6 +22,10 @@ export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
     description: 'A parameter the API does not take: since or until not an integer Unix timestamp, sort_direction not asc/desc, and the like.',
     example: { error: PARAMETER_RULES.since },
   },
+  429: {
+    description: 'Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default); retry after the Retry-After seconds.',
+    example: { error: 'Too many requests: at most 600 a minute for one token; retry after 12 s' },
+  },
   503: { description: 'The database did not answer in time; retry after the Retry-After seconds.', example: { error: 'The database is unavailable; try again shortly' } },
 }
 
@@ -77,7 +81,8 @@ export function conversationsRoutes(deps: KpiDeps) {
       await authenticate(deps, accessToken(request.headers))
       validateQueryText(new URL(request.url).searchParams)
     },
-    response: { 200: CloneType(ConversationsPage), 401: CloneType(ErrorBody), 422: CloneType(ErrorBody), 503: CloneType(ErrorBody) },
+    // 429 is answered before the app (src/http.ts); it is declared here to be documented with the rest.
+    response: { 200: CloneType(ConversationsPage), 401: CloneType(ErrorBody), 422: CloneType(ErrorBody), 429: CloneType(ErrorBody), 503: CloneType(ErrorBody) },
     detail: {
       summary: 'Conversations of the VBET accounts, for KPI analysis',
       description: [
