@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       countCacheTtlMs: 10_000,
       tokenCacheTtlMs: 5_000,
       pageBoundaryTtlMs: 60_000,
+      cursorSecret: undefined,
       rateLimitPerMinute: 600,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
@@ -60,6 +61,16 @@ describe('loadConfig', () => {
   test('cache lifetimes, 0 turning a cache off', () => {
     expect(loadConfig({ COUNT_CACHE_TTL_MS: '0', TOKEN_CACHE_TTL_MS: '250' })).toMatchObject({ countCacheTtlMs: 0, tokenCacheTtlMs: 250 })
     expect(() => loadConfig({ COUNT_CACHE_TTL_MS: '-1' })).toThrow('COUNT_CACHE_TTL_MS must be an integer')
+  })
+
+  test('CURSOR_SECRET: at least 32 characters, never echoed', () => {
+    expect(loadConfig({ CURSOR_SECRET: 'x'.repeat(32) }).cursorSecret).toBe('x'.repeat(32))
+    expect(() => loadConfig({ CURSOR_SECRET: 'short-secret' })).toThrow('CURSOR_SECRET must be at least 32 characters')
+    try {
+      loadConfig({ CURSOR_SECRET: 'short-secret' })
+    } catch (error) {
+      expect((error as Error).message).not.toContain('short-secret')
+    }
   })
 
   test('a PORT out of range fails', () => expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT must be an integer'))

@@ -1,5 +1,6 @@
 // createApp: the whole HTTP service as an Elysia instance, built from what it is given (a database
 // connection and the configuration) with no side effects, so specs build as many as they like.
+import { randomBytes } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
 import type { Connection } from './db/dialect.ts'
@@ -14,7 +15,7 @@ import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
   readonly connection: Connection
-  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs'>>
+  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs' | 'cursorSecret'>>
   /** The clock for the defaults of since/until; the real one unless a spec pins it. */
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
@@ -56,6 +57,8 @@ export function createApp(deps: AppDeps) {
         counts: new TtlCache({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
         tokenOwners: new TtlCache({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
         boundaries: new TtlCache({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
+        // Without CURSOR_SECRET, cursors hold for this process only (see README).
+        cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
       }),
     )
 }

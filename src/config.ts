@@ -38,6 +38,8 @@ export interface Config {
   readonly tokenCacheTtlMs: number
   /** How long the end of a served page is kept to start the next page from (0: never). */
   readonly pageBoundaryTtlMs: number
+  /** Signs pagination cursors; unset: a random secret for this process (cursors die with it). */
+  readonly cursorSecret: string | undefined
   /** Requests a minute one token may make to the API (0: no limit). */
   readonly rateLimitPerMinute: number
 }
@@ -77,6 +79,9 @@ export function loadConfig(env: Env): Config {
   const countCacheTtlMs = int('COUNT_CACHE_TTL_MS', DEFAULT_COUNT_CACHE_TTL_MS, 0, 3_600_000)
   const tokenCacheTtlMs = int('TOKEN_CACHE_TTL_MS', DEFAULT_TOKEN_CACHE_TTL_MS, 0, 600_000)
   const pageBoundaryTtlMs = int('PAGE_BOUNDARY_TTL_MS', DEFAULT_PAGE_BOUNDARY_TTL_MS, 0, 3_600_000)
+  const cursorSecret = env.CURSOR_SECRET || undefined
+  // A short secret is guessable, and a guessed secret forges cursors.
+  if (cursorSecret !== undefined && cursorSecret.length < 32) problems.push('CURSOR_SECRET must be at least 32 characters (it signs pagination cursors)')
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
 
   let database: DatabaseConfig
@@ -88,7 +93,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, rateLimitPerMinute })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute })
 }
 
 /**

@@ -159,6 +159,28 @@ forEachTarget((target) => {
         }
       })
 
+      test('a cursor walk (cursor=, then each next_cursor) returns the same rows as the pages, each once, and ends with null', async () => {
+        const bounds = { since: range.since, until: range.until, page_size: 7 }
+        const seen: number[] = []
+        let cursor = ''
+        let answer: Answer | undefined
+        for (let page = 1; page <= 1000; page++) {
+          answer = await target.get({ ...bounds, cursor })
+          documented(answer)
+          seen.push(...answer.body.payload.map((item: { id: number }) => item.id))
+          rule('next_cursor is a string until the last page, then null', answer, () => {
+            expect(answer!.body.meta.next_cursor === null || typeof answer!.body.meta.next_cursor === 'string').toBe(true)
+          })
+          if (answer.body.meta.next_cursor === null) break
+          cursor = answer.body.meta.next_cursor
+        }
+        rule('a cursor walk returns every row of the range once, as the pages do', answer!, () => {
+          expect(seen).toEqual(asc.items.map((item) => item.id))
+        })
+        const tampered = await target.get({ ...bounds, cursor: `${cursor || 'x'}x.y` })
+        anError(tampered, 422, 'an altered cursor is 422')
+      })
+
       test('chat_duration is null without resolved_time, and at most resolved_time - created_time (a reopen only shortens it)', () => {
         for (const item of asc.items) {
           rule('chat_duration agrees with resolved_time and created_time', asc.answers[0]!, () => {

@@ -38,6 +38,15 @@ export const ConversationsQuery = t.Object({
   page_size: t.Optional(
     t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
   ),
+  cursor: t.Optional(
+    t.String({
+      maxLength: 1000,
+      description:
+        'Optional keyset pagination. Send it empty (`cursor=`) to start a walk: every answer then carries meta.next_cursor, ' +
+        'which, sent as `cursor`, gives the next page at the same cost at any depth, and null on the last page. ' +
+        'The walk keeps the query of its first page (account_id, since, until, sort_direction, page_size); page is not used.',
+    }),
+  ),
 })
 export type ConversationsQuery = Static<typeof ConversationsQuery>
 
@@ -52,6 +61,7 @@ export const PARAMETER_RULES: Record<keyof ConversationsQuery, string> = {
   sort_direction: 'sort_direction must be asc or desc',
   page: `page must be an integer no greater than ${PAGE_MAX}`,
   page_size: `page_size must be an integer (it is clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}])`,
+  cursor: 'cursor must be empty (to start a walk) or a meta.next_cursor this service gave',
 }
 
 const isoTime = (description: string) => Type.String({ format: 'date-time', description, examples: ['2026-01-10T08:30:00Z'] })
@@ -98,6 +108,11 @@ export const ConversationsPage = Type.Object({
     items_count: Type.Integer({ description: 'Total matching conversations (across all pages).', examples: [42] }),
     current_page: Type.Integer({ description: 'Current page number.', examples: [1] }),
     page_size: Type.Integer({ description: 'Effective page size (after clamping).', examples: [20] }),
+    next_cursor: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: 'Only when the request sent `cursor`: the cursor of the next page, null on the last page.',
+      }),
+    ),
   }),
   payload: Type.Array(ConversationItem),
 })

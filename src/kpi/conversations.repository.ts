@@ -114,16 +114,16 @@ function pageIdsQuery(connection: Connection, scope: ConversationScope, window: 
     .$if(offset > 0, (query) => query.offset(offset))
 }
 
-/** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction), and where it ended. */
+/** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction), each row's sort key, and where it ended. */
 export async function findPageIds(
   connection: Connection,
   scope: ConversationScope,
   window: PageWindow,
-): Promise<{ ids: number[]; last: PageBoundary | undefined }> {
-  if (scope.accountIds.length === 0 || window.limit === 0) return { ids: [], last: undefined }
+): Promise<{ ids: number[]; boundaries: PageBoundary[]; last: PageBoundary | undefined }> {
+  if (scope.accountIds.length === 0 || window.limit === 0) return { ids: [], boundaries: [], last: undefined }
   const rows = await pageIdsQuery(connection, scope, window).execute()
-  const end = rows.at(-1)
-  return { ids: rows.map((row) => Number(row.id)), last: end ? { sortAt: String(end.sort_at), id: Number(end.id) } : undefined }
+  const boundaries = rows.map((row) => ({ sortAt: String(row.sort_at), id: Number(row.id) }))
+  return { ids: boundaries.map((row) => row.id), boundaries, last: boundaries.at(-1) }
 }
 
 /**

@@ -48,6 +48,7 @@ export function validateQueryText(params: URLSearchParams): void {
     if (values.length === 0) continue
     const text = values[0]!
     const isInteger = (INTEGER_PARAMETERS as readonly string[]).includes(name)
+    if (name === 'cursor' && text !== '' && !/^[\w-]+\.[\w-]+$/.test(text)) throw new ValidationError(PARAMETER_RULES.cursor)
     const value = isInteger ? Number(text) : text
     if ((isInteger && !/^-?\d+$/.test(text)) || !Value.Check(ConversationsQuery.properties[name], value)) {
       throw new ValidationError(PARAMETER_RULES[name])
@@ -67,7 +68,9 @@ export function conversationsRoutes(deps: KpiDeps) {
     .get(
       CONVERSATIONS_PATH,
       async ({ query, request }) => {
-        const page = await readConversationsPage(deps, query)
+        // The names the request itself sent: the schema fills in defaults, and a cursor must know which were asked.
+        const given = new Set(new URL(request.url).searchParams.keys())
+        const page = await readConversationsPage(deps, query, given)
         factsOf(request).items = page.payload.length
         return page
       },

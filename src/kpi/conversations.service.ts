@@ -1,11 +1,12 @@
 // The endpoint's use case: who may call, which accounts and times a request reads, and the page it
 // gets. Reads through the repository, decides through the rules; knows nothing of HTTP.
 import type { Connection } from '../db/dialect.ts'
-import { UnauthorizedError } from '../errors.ts'
+import { UnauthorizedError, ValidationError } from '../errors.ts'
 import type { TtlCache } from '../ttl-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
 import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
+import { decodeCursor, encodeCursor, type CursorQuery } from './cursor.ts'
 import {
   clampPage,
   clampPageSize,
@@ -16,6 +17,7 @@ import {
   parseVbetAccountIds,
   scopeAccountIds,
   toConversationItem,
+  type SortDirection,
   type TokenOwner,
 } from './conversations.rules.ts'
 
@@ -37,6 +39,8 @@ export interface KpiDeps {
    * reads each row once, and neither repeats nor skips a row when conversations are added meanwhile.
    */
   readonly boundaries: TtlCache<string, PageBoundary>
+  /** Signs cursors: the same on every instance that serves one client's walk. */
+  readonly cursorSecret: string
 }
 
 /**
@@ -54,36 +58,98 @@ export async function authenticate(deps: KpiDeps, token: string | null): Promise
   }
 }
 
+/** Where a page starts: a page number (offset), or a cursor walk's position (keyset). */
+interface Start {
+  readonly since: number
+  readonly until: number
+  readonly accountId: number | undefined
+  readonly sortDirection: SortDirection
+  readonly pageSize: number
+  readonly page: number
+  readonly cursor?: { readonly query: CursorQuery; readonly after: PageBoundary | undefined }
+}
+
+const CURSOR_QUERY_PARAMETERS = ['account_id', 'since', 'until', 'sort_direction', 'page_size'] as const
+
 /**
- * One page of the VBET accounts' conversations (or of one of them) in a time range.
- * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
+ * The request's query, resolved: defaults applied, or, with a cursor, the query of the walk.
+ * @throws {ValidationError} for a cursor this service did not issue, or parameters that contradict it.
  */
-export async function readConversationsPage(deps: KpiDeps, query: ConversationsQuery): Promise<ConversationsPage> {
-  const { connection } = deps
-  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection))
-  const accountIds = scopeAccountIds(vbetAccountIds, query.account_id)
+function resolveStart(deps: KpiDeps, query: ConversationsQuery, given: ReadonlySet<string>): Start {
   const now = deps.now()
-  const scope = {
-    accountIds,
-    ...createdRange(query.since ?? defaultSince(now), query.until ?? defaultUntil(now)),
+  const fresh: CursorQuery = {
+    accountId: query.account_id ?? null,
+    since: query.since ?? defaultSince(now),
+    until: query.until ?? defaultUntil(now),
+    sortDirection: query.sort_direction ?? 'asc',
+    pageSize: clampPageSize(query.page_size),
   }
-  const pageSize = clampPageSize(query.page_size)
-  const page = clampPage(query.page)
-  const window = { sortDirection: query.sort_direction ?? 'asc', limit: pageSize, offset: (page - 1) * pageSize } as const
+  if (query.cursor === undefined) {
+    return { ...fresh, accountId: fresh.accountId ?? undefined, page: clampPage(query.page) }
+  }
+  if (query.cursor === '') return { ...fresh, accountId: fresh.accountId ?? undefined, page: 1, cursor: { query: fresh, after: undefined } }
+  const state = decodeCursor(query.cursor, deps.cursorSecret)
+  const asked: Record<(typeof CURSOR_QUERY_PARAMETERS)[number], unknown> = {
+    account_id: query.account_id,
+    since: query.since,
+    until: query.until,
+    sort_direction: query.sort_direction,
+    page_size: query.page_size === undefined ? undefined : clampPageSize(query.page_size),
+  }
+  const kept: Record<(typeof CURSOR_QUERY_PARAMETERS)[number], unknown> = {
+    account_id: state.query.accountId ?? undefined,
+    since: state.query.since,
+    until: state.query.until,
+    sort_direction: state.query.sortDirection,
+    page_size: state.query.pageSize,
+  }
+  const changed = CURSOR_QUERY_PARAMETERS.filter((name) => given.has(name) && asked[name] !== kept[name])
+  if (changed.length > 0) {
+    throw new ValidationError(`cursor belongs to another query: ${changed.join(', ')} must stay as the walk began (or be left out)`)
+  }
+  const q = state.query
+  return { ...q, accountId: q.accountId ?? undefined, page: state.page, cursor: { query: q, after: state.after } }
+}
+
+/**
+ * One page of the VBET accounts' conversations (or of one of them) in a time range, by page
+ * number, or by cursor when the request sends one. `given` names the parameters the request
+ * itself sent (the schema fills in defaults).
+ * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
+ * @throws {ValidationError} for a cursor this service did not issue or that belongs to another query.
+ */
+export async function readConversationsPage(
+  deps: KpiDeps,
+  query: ConversationsQuery,
+  given: ReadonlySet<string> = new Set(Object.keys(query)),
+): Promise<ConversationsPage> {
+  const { connection } = deps
+  const start = resolveStart(deps, query, given)
+  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection))
+  const accountIds = scopeAccountIds(vbetAccountIds, start.accountId)
+  const scope = { accountIds, ...createdRange(start.since, start.until) }
+  const { pageSize, page, sortDirection, cursor } = start
 
   const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
-  const boundaryKey = (n: number) => `${scopeKey}|${window.sortDirection}|${pageSize}|${n}`
-  const after = page > 1 ? deps.boundaries.peek(boundaryKey(page - 1)) : undefined
+  const boundaryKey = (n: number) => `${scopeKey}|${sortDirection}|${pageSize}|${n}`
+  // A cursor says where its page starts; a page number may find it in the boundaries served lately.
+  const after = cursor ? cursor.after : page > 1 ? deps.boundaries.peek(boundaryKey(page - 1)) : undefined
+  // A cursor page reads one row more, to know whether there is a next page.
+  const window = { sortDirection, limit: cursor ? pageSize + 1 : pageSize, offset: (page - 1) * pageSize, after }
   // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
   // serialises them): the count and the page's ids, then the page's rows and their labels.
-  const [itemsCount, { ids, last }] = await Promise.all([
+  const [itemsCount, found] = await Promise.all([
     deps.counts.get(scopeKey, () => repository.countConversations(connection, scope)),
-    repository.findPageIds(connection, scope, { ...window, after }),
+    repository.findPageIds(connection, scope, window),
   ])
-  if (last && ids.length === pageSize) deps.boundaries.set(boundaryKey(page), last)
+  const ids = found.ids.slice(0, pageSize)
+  const last = cursor && found.ids.length > pageSize ? found.boundaries[pageSize - 1] : found.last
+  if (!cursor && last && ids.length === pageSize) deps.boundaries.set(boundaryKey(page), last)
   const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
-  return {
-    meta: { items_count: itemsCount, current_page: page, page_size: pageSize },
-    payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])),
+  const meta: ConversationsPage['meta'] = { items_count: itemsCount, current_page: page, page_size: pageSize }
+  if (cursor) {
+    meta.next_cursor =
+      found.ids.length > pageSize && last ? encodeCursor({ query: cursor.query, page: page + 1, after: last }, deps.cursorSecret) : null
   }
+  return { meta, payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])) }
 }
