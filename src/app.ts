@@ -59,6 +59,7 @@ export function createApp(deps: AppDeps) {
         boundaries: new TtlCache({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
         // Without CURSOR_SECRET, cursors hold for this process only (see README).
         cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
+        onStreamError: (error) => logError('export stream failed', errorText(error)),
       }),
     )
 }

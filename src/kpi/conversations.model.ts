@@ -38,6 +38,13 @@ export const ConversationsQuery = t.Object({
   page_size: t.Optional(
     t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
   ),
+  format: t.Optional(
+    t.UnionEnum(['json', 'csv', 'ndjson'], {
+      description:
+        'json (the default): pages as documented. csv or ndjson: every conversation of the range in one streamed download ' +
+        '(page, page_size and cursor are not used). The same as sending Accept: text/csv or Accept: application/x-ndjson.',
+    }),
+  ),
   cursor: t.Optional(
     t.String({
       maxLength: 1000,
@@ -61,6 +68,7 @@ export const PARAMETER_RULES: Record<keyof ConversationsQuery, string> = {
   sort_direction: 'sort_direction must be asc or desc',
   page: `page must be an integer no greater than ${PAGE_MAX}`,
   page_size: `page_size must be an integer (it is clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}])`,
+  format: 'format must be json, csv or ndjson',
   cursor: 'cursor must be empty (to start a walk) or a meta.next_cursor this service gave',
 }
 

@@ -7,7 +7,8 @@ import { MethodNotAllowedError, ValidationError } from '../errors.ts'
 import type { ResponseDoc } from '../docs/openapi.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
-import { authenticate, readConversationsPage, type KpiDeps } from './conversations.service.ts'
+import { exportFilename, exportFormatOf, exportResponse } from './conversations.export.ts'
+import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
 
@@ -75,29 +76,49 @@ export function conversationsRoutes(deps: KpiDeps) {
         return page
       },
       {
-    // Elysia adjusts the schemas it compiles (e.g. additionalProperties on the response): it gets
-    // copies, so the exported models stay exactly what the document and the contract suite use.
-    query: CloneType(ConversationsQuery),
-    // Transform runs before the schema's validation: a caller without a valid token learns
-    // nothing, not even which parameters are wrong.
-    async transform({ request }) {
-      await authenticate(deps, accessToken(request.headers))
-      validateQueryText(new URL(request.url).searchParams)
-    },
-    // 429 is answered before the app (src/http.ts); it is declared here to be documented with the rest.
-    response: { 200: CloneType(ConversationsPage), 401: CloneType(ErrorBody), 422: CloneType(ErrorBody), 429: CloneType(ErrorBody), 503: CloneType(ErrorBody) },
-    detail: {
-      summary: 'Conversations of the VBET accounts, for KPI analysis',
-      description: [
-        'Paginated conversation data scoped to the accounts of the VBET_ACCOUNT_IDS installation config.',
-        'Only the user with the configured KPI tracker email (kpi_tracker@vbet.com by default) may call it.',
-        '',
-        'Examples from the API document:',
-        '- all VBET conversations for a date range: `?since=1736467200&until=1736553600&page=1&page_size=100`',
-        '- one account, sorted descending: `?account_id=3&sort_direction=desc&page=1&page_size=50`',
-      ].join('\n'),
-      tags: ['KPI'],
-      security: [{ api_access_token: [] }],
-    },
-  })
+        // Elysia adjusts the schemas it compiles (e.g. additionalProperties on the response): it gets
+        // copies, so the exported models stay exactly what the document and the contract suite use.
+        query: CloneType(ConversationsQuery),
+        // Transform runs before the schema's validation: a caller without a valid token learns
+        // nothing, not even which parameters are wrong.
+        async transform({ request }) {
+          await authenticate(deps, accessToken(request.headers))
+          validateQueryText(new URL(request.url).searchParams)
+        },
+        // After the token and the parameters are checked: a CSV or NDJSON export answers here, streamed.
+        async beforeHandle({ query, request }) {
+          // From the URL, not `query`: Elysia fills an absent optional enum with its first value.
+          const asked = new URL(request.url).searchParams.get('format') ?? undefined
+          const format = exportFormatOf(asked, request.headers.get('accept'))
+          if (!format) return
+          const { since, until, batches } = await openExport(deps, query)
+          const response = exportResponse(format, exportFilename(format, since, until), batches, (error) => deps.onStreamError?.(error))
+          // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
+          return response as unknown as void
+        },
+        // 429 is answered before the app (src/http.ts); it is declared here to be documented with the rest.
+        response: {
+          200: CloneType(ConversationsPage),
+          401: CloneType(ErrorBody),
+          422: CloneType(ErrorBody),
+          429: CloneType(ErrorBody),
+          503: CloneType(ErrorBody),
+        },
+        detail: {
+          summary: 'Conversations of the VBET accounts, for KPI analysis',
+          description: [
+            'Paginated conversation data scoped to the accounts of the VBET_ACCOUNT_IDS installation config.',
+            'Only the user with the configured KPI tracker email (kpi_tracker@vbet.com by default) may call it.',
+            '',
+            'Examples from the API document:',
+            '- all VBET conversations for a date range: `?since=1736467200&until=1736553600&page=1&page_size=100`',
+            '- one account, sorted descending: `?account_id=3&sort_direction=desc&page=1&page_size=50`',
+            '',
+            'Opt-in additions: `cursor` for keyset pagination, `format=csv` / `format=ndjson` (or the Accept header) for a streamed export of the whole range.',
+          ].join('\n'),
+          tags: ['KPI'],
+          security: [{ api_access_token: [] }],
+        },
+      },
+    )
 }

@@ -17,6 +17,7 @@ import {
   parseVbetAccountIds,
   scopeAccountIds,
   toConversationItem,
+  type ConversationItem,
   type SortDirection,
   type TokenOwner,
 } from './conversations.rules.ts'
@@ -41,6 +42,8 @@ export interface KpiDeps {
   readonly boundaries: TtlCache<string, PageBoundary>
   /** Signs cursors: the same on every instance that serves one client's walk. */
   readonly cursorSecret: string
+  /** Told when a streamed export fails after its status was sent (the stream is cut). */
+  readonly onStreamError?: (error: unknown) => void
 }
 
 /**
@@ -152,4 +155,34 @@ export async function readConversationsPage(
       found.ids.length > pageSize && last ? encodeCursor({ query: cursor.query, page: page + 1, after: last }, deps.cursorSecret) : null
   }
   return { meta, payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])) }
+}
+
+/** How many rows an export reads at a time. */
+const EXPORT_BATCH = 1000
+
+/**
+ * Every conversation of the request's range, for a streamed export: the same auth, allowlist and
+ * filters as a page, all pages at once, read in keyset batches as they are consumed. page,
+ * page_size and cursor are not used. The allowlist is checked before the first row.
+ * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
+ */
+export async function openExport(
+  deps: KpiDeps,
+  query: ConversationsQuery,
+): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
+  const { connection } = deps
+  const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
+  const accountIds = scopeAccountIds(parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection)), start.accountId)
+  const scope = { accountIds, ...createdRange(start.since, start.until) }
+  async function* batches(): AsyncGenerator<ConversationItem[]> {
+    let after: PageBoundary | undefined
+    for (;;) {
+      const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
+      const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
+      yield records.map((record) => toConversationItem(record, labels.get(record.id) ?? []))
+      if (ids.length < EXPORT_BATCH || !last) return
+      after = last
+    }
+  }
+  return { since: start.since, until: start.until, batches: batches() }
 }
