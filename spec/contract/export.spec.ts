@@ -90,6 +90,15 @@ for (const dialect of DIALECTS) {
     })
   })
 
+  describe(`[${dialect}] an export of exactly two batches`, () => {
+    // 2000 rows: the third read finds nothing, and the stream must still end (it once hung open).
+    const ctx = useDatabase(dialect, () => demoDataSet({ conversations: 2000, vbetAccounts: 2, otherAccounts: 0, anchor: CONTRACT_NOW }))
+    test('ends, with every row', async () => {
+      const csv = await conversations(contractApp(ctx.connection), { format: 'csv' }, { token: DEMO_TOKEN })
+      expect(csvIds(csv.text)).toHaveLength(2000)
+    }, 15_000)
+  })
+
   describe(`[${dialect}] an export longer than one batch`, () => {
     const ctx = useDatabase(dialect, () => demoDataSet({ conversations: 2600, vbetAccounts: 2, otherAccounts: 1, anchor: CONTRACT_NOW }))
     test('every row once, in order, across the batches of 1000', async () => {

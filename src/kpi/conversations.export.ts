@@ -77,10 +77,15 @@ export function exportResponse(format: ExportFormat, filename: string, batches: 
       try {
         if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${CSV_COLUMNS.join(',')}\r\n`))
         started = true
-        const next = await batches.next()
-        if (next.done) return controller.close()
-        const text = format === 'csv' ? next.value.map((item) => `${csvRow(item)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
-        if (text) controller.enqueue(encoder.encode(text))
+        // Enqueue something or close: a pull that enqueues nothing is not called again, and the
+        // response would hang open (an empty last batch does that).
+        for (;;) {
+          const next = await batches.next()
+          if (next.done) return controller.close()
+          if (next.value.length === 0) continue
+          const text = format === 'csv' ? next.value.map((item) => `${csvRow(item)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
+          return controller.enqueue(encoder.encode(text))
+        }
       } catch (error) {
         onError(error)
         controller.error(error)
