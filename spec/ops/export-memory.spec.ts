@@ -1,8 +1,11 @@
-// A CSV export of 200,000 conversations from the service as a separate process on PostgreSQL:
-// every row arrives, and the service's resident memory stays flat while it streams (rows are read
-// in batches as the client reads, never held whole).
+// A CSV export of 200,000 conversations on PostgreSQL: every row arrives, and memory stays flat
+// while it streams (rows are read in batches as the client reads, never held whole). Measured twice:
+// the live heap after a full collection, in process (exact: what the export keeps grows or not),
+// and the resident memory of the service as a separate process (what an operator sees; the
+// allocator keeps freed pages for a while, so it is a band, not a line).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
+import { createApp } from '../../src/app.ts'
 import { openDatabase } from '../../src/db/dialect.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
@@ -22,6 +25,7 @@ if (!runnable && !REMOTE_BASE_URL) {
 describe.skipIf(!runnable)('a streamed export of 200,000 conversations', () => {
   let server: ThrowawayPostgres
   let service: ServiceProcess
+  let url = ''
   beforeAll(async () => {
     server = await startThrowawayPostgres({ settings: { autovacuum: 'off' } })
     const writer = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 600_000 }, { readonly: false })
@@ -30,6 +34,7 @@ describe.skipIf(!runnable)('a streamed export of 200,000 conversations', () => {
     await seedBenchmark(writer.db, { conversations: ROWS, accounts: 10, vbetAccounts: 10, days: 90, anchor: new Date() })
     await sql`vacuum (freeze, analyze)`.execute(writer.db)
     await writer.destroy()
+    url = server.url
     service = await startService({ DATABASE_URL: server.url, RATE_LIMIT_PER_MINUTE: '0' })
   }, 120_000)
   afterAll(async () => {
@@ -37,24 +42,52 @@ describe.skipIf(!runnable)('a streamed export of 200,000 conversations', () => {
     await server?.stop()
   })
 
-  test('every row arrives, and the service\'s memory stays flat', async () => {
-    const response = await fetch(`${service.url}/api/v1/kpi/conversations?format=csv&since=0`, { headers: { api_access_token: DEMO_TOKEN } })
-    expect(response.status).toBe(200)
-    const reader = response.body!.getReader()
-    let lines = 0
-    const samples: Array<{ lines: number; mb: number }> = []
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      for (const byte of chunk.value) if (byte === 10) lines++
-      if (samples.length === 0 || lines - samples.at(-1)!.lines >= 10_000) samples.push({ lines, mb: rssMegabytes(service.pid) })
+  test('in process: every row arrives, and the live heap after each 20,000 rows stays the same', async () => {
+    const connection = openDatabase({ dialect: 'postgres', url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 60_000 }, { readonly: true })
+    try {
+      const app = createApp({ connection, config: { kpiTrackerEmail: 'kpi_tracker@vbet.com' } })
+      const response = await app.handle(new Request('http://localhost/api/v1/kpi/conversations?format=csv&since=0', { headers: { api_access_token: DEMO_TOKEN } }))
+      const reader = response.body!.getReader()
+      let lines = 0
+      let next = ROWS / 10
+      const heap: number[] = []
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        for (const byte of chunk.value) if (byte === 10) lines++
+        if (lines >= next) {
+          Bun.gc(true)
+          heap.push(process.memoryUsage().heapUsed / 2 ** 20)
+          next += ROWS / 10
+        }
+      }
+      expect(lines).toBe(ROWS + 1) // the header and every row
+      console.log(`export of ${ROWS} rows in process: live heap ${heap.map((mb) => mb.toFixed(1)).join(' ')} MB`)
+      // Held whole, 200,000 rows would be hundreds of MB; streamed, the heap does not grow with them.
+      expect(Math.max(...heap) - heap[0]!).toBeLessThan(8)
+    } finally {
+      await connection.destroy()
     }
-    expect(lines).toBe(ROWS + 1) // the header and every row
-    // From the first tenth of the rows on, the resident memory may wander, not climb with the rows.
-    const settled = samples.filter((sample) => sample.lines >= ROWS / 10)
-    const low = Math.min(...settled.map((s) => s.mb))
-    const high = Math.max(...settled.map((s) => s.mb))
-    console.log(`export of ${ROWS} rows: resident memory ${low.toFixed(1)}–${high.toFixed(1)} MB after the first ${ROWS / 10}`)
-    expect(high - low).toBeLessThan(30)
-    const [first, last] = [settled[0]!.mb, settled.at(-1)!.mb]
-    expect(last).toBeLessThan(first * 1.1 + 5)
+  }, 120_000)
+
+  test('as a service: every row arrives, and resident memory stays under a ceiling over 400,000 rows', async () => {
+    const samples: number[] = []
+    for (let round = 0; round < 2; round++) {
+      const response = await fetch(`${service.url}/api/v1/kpi/conversations?format=csv&since=0`, { headers: { api_access_token: DEMO_TOKEN } })
+      expect(response.status).toBe(200)
+      const reader = response.body!.getReader()
+      let lines = 0
+      let next = ROWS / 10
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        for (const byte of chunk.value) if (byte === 10) lines++
+        if (lines >= next) {
+          samples.push(rssMegabytes(service.pid))
+          next += ROWS / 10
+        }
+      }
+      expect(lines).toBe(ROWS + 1)
+    }
+    console.log(`two exports of ${ROWS} rows as a service: resident ${samples.map((mb) => mb.toFixed(0)).join(' ')} MB`)
+    // A ceiling that 400,000 rows streamed do not reach (seen here: a 140-225 MB band, falling back
+    // after collections); the in-process spec above is the exact proof that nothing accumulates.
+    expect(Math.max(...samples)).toBeLessThan(300)
   }, 120_000)
 })
