@@ -11,6 +11,9 @@ import { CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from
 import { healthRoutes } from './ops/health.routes.ts'
 import { factsOf } from './ops/request-facts.ts'
 import { TtlCache } from './ttl-cache.ts'
+import { Metrics } from './ops/metrics.ts'
+import type { PageBoundary } from './kpi/conversations.repository.ts'
+import type { TokenOwner } from './kpi/conversations.rules.ts'
 import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
@@ -20,6 +23,8 @@ export interface AppDeps {
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
   readonly logError?: (message: string, error: unknown) => void
+  /** Served at /metrics; the server's handler counts requests into the same one. */
+  readonly metrics?: Metrics
 }
 
 export const API_TITLE = 'KPI Conversations API'
@@ -27,6 +32,42 @@ export const API_TITLE = 'KPI Conversations API'
 export function createApp(deps: AppDeps) {
   const { connection } = deps
   const logError = deps.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'error', message, error: String(error) })))
+
+  const metrics = deps.metrics ?? new Metrics()
+  const kpi = {
+    connection,
+    kpiTrackerEmail: deps.config.kpiTrackerEmail,
+    now: deps.now ?? (() => new Date()),
+    counts: new TtlCache<string, number>({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
+    tokenOwners: new TtlCache<string, TokenOwner | undefined>({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
+    boundaries: new TtlCache<string, PageBoundary>({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
+    // Without CURSOR_SECRET, cursors hold for this process only (see README).
+    cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
+    onStreamError: (error: unknown) => logError('export stream failed', errorText(error)),
+  }
+  metrics.collect(() => [
+    {
+      name: 'kpi_cache_lookups_total',
+      help: 'Cache lookups by cache and result (count: items_count by scope; token: token owners).',
+      type: 'counter',
+      samples: [
+        { labels: { cache: 'count', result: 'hit' }, value: kpi.counts.hits },
+        { labels: { cache: 'count', result: 'miss' }, value: kpi.counts.misses },
+        { labels: { cache: 'token', result: 'hit' }, value: kpi.tokenOwners.hits },
+        { labels: { cache: 'token', result: 'miss' }, value: kpi.tokenOwners.misses },
+      ],
+    },
+    ...(connection.poolStats
+      ? [
+          {
+            name: 'kpi_db_pool_connections',
+            help: 'Database pool connections: open (total), idle, and requests waiting for one.',
+            type: 'gauge' as const,
+            samples: Object.entries(connection.poolStats()).map(([state, value]) => ({ labels: { state }, value })),
+          },
+        ]
+      : []),
+  ])
 
   return new Elysia()
     .onError(({ code, error, request }) => {
@@ -49,19 +90,10 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes(connection))
-    .use(
-      conversationsRoutes({
-        connection,
-        kpiTrackerEmail: deps.config.kpiTrackerEmail,
-        now: deps.now ?? (() => new Date()),
-        counts: new TtlCache({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
-        tokenOwners: new TtlCache({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
-        boundaries: new TtlCache({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
-        // Without CURSOR_SECRET, cursors hold for this process only (see README).
-        cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
-        onStreamError: (error) => logError('export stream failed', errorText(error)),
-      }),
-    )
+    .get('/metrics', () => new Response(metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }), {
+      detail: { hide: true },
+    })
+    .use(conversationsRoutes(kpi))
 }
 
 export type App = ReturnType<typeof createApp>

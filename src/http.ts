@@ -4,6 +4,7 @@ import type { Server } from 'bun'
 import type { App } from './app.ts'
 import { accessToken } from './kpi/conversations.routes.ts'
 import { factsOf } from './ops/request-facts.ts'
+import type { Metrics } from './ops/metrics.ts'
 import type { RateLimiter } from './ops/rate-limit.ts'
 
 export type LogLine = Record<string, unknown>
@@ -13,6 +14,30 @@ export interface HandlerDeps {
   readonly rateLimiter: RateLimiter
   /** Receives one object per request; the server writes it as a JSON line. */
   readonly log: (line: LogLine) => void
+  /** Counts every request (the app serves them at /metrics). */
+  readonly metrics?: Metrics
+}
+
+/**
+ * A strong ETag for a JSON answer of the API, and 304 with no body when the client already has it
+ * (If-None-Match). Conversation data must not sit in shared or browser caches: Cache-Control says
+ * private, no-store; a client that re-polls keeps the ETag itself and sends it back.
+ */
+async function withEtag(request: Request, response: Response): Promise<Response> {
+  const type = response.headers.get('content-type') ?? ''
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || response.status !== 200 || !type.startsWith('application/json')) return response
+  const body = await response.arrayBuffer()
+  const etag = `"${new Bun.CryptoHasher('sha256').update(body).digest('base64url').slice(0, 32)}"`
+  const headers = new Headers(response.headers)
+  headers.set('etag', etag)
+  headers.set('cache-control', 'private, no-store')
+  const known = (request.headers.get('if-none-match') ?? '').split(',').map((tag) => tag.trim().replace(/^W\//, ''))
+  if (known.includes(etag) || known.includes('*')) {
+    headers.delete('content-type')
+    headers.delete('content-length')
+    return new Response(null, { status: 304, headers })
+  }
+  return new Response(body, { status: 200, headers })
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
@@ -25,7 +50,7 @@ function loggedQuery(url: URL): string | undefined {
   return new URLSearchParams(kept.map(([name, value]) => [name.slice(0, 64), value.slice(0, LOGGED_VALUE_MAX)])).toString()
 }
 
-export function createHandler({ app, rateLimiter, log }: HandlerDeps) {
+export function createHandler({ app, rateLimiter, log, metrics }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
     const url = new URL(request.url)
@@ -51,6 +76,7 @@ export function createHandler({ app, rateLimiter, log }: HandlerDeps) {
     }
     try {
       response ??= await app.handle(request)
+      if (url.pathname.startsWith('/api/')) response = await withEtag(request, response)
     } catch (error) {
       // app.handle answers every error itself; this is the last guard.
       response = Response.json({ error: 'Internal server error' }, { status: 500 })
@@ -59,6 +85,8 @@ export function createHandler({ app, rateLimiter, log }: HandlerDeps) {
     const answered = new Response(response.body, response)
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 
+    const seconds = (performance.now() - started) / 1000
+    metrics?.observe(response.status, seconds)
     log({
       level: response.status >= 500 ? 'error' : 'info',
       message: 'request',
@@ -67,7 +95,7 @@ export function createHandler({ app, rateLimiter, log }: HandlerDeps) {
       path: url.pathname.slice(0, LOGGED_VALUE_MAX),
       query: loggedQuery(url),
       status: response.status,
-      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      duration_ms: Math.round(seconds * 10_000) / 10,
       items: facts.items,
     })
     return answered

@@ -5,6 +5,7 @@ import { createApp } from './app.ts'
 import { describeDatabase, type Config } from './config.ts'
 import { openDatabase } from './db/dialect.ts'
 import { createHandler, type LogLine } from './http.ts'
+import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
 
 export interface RunningService {
@@ -26,12 +27,14 @@ export async function startServer(config: Config): Promise<RunningService> {
     )
   }
   const connection = openDatabase(database, { readonly: true })
+  const metrics = new Metrics()
   const app = createApp({
     connection,
     config,
+    metrics,
     logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
   })
-  const handle = createHandler({ app, rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }), log: writeLine })
+  const handle = createHandler({ app, rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }), log: writeLine, metrics })
   const server = Bun.serve({ hostname: config.host, port: config.port, fetch: handle, idleTimeout: 60 })
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
   writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database) })

@@ -30,7 +30,7 @@ describe('the OpenAPI document', () => {
     expect(operation.security).toEqual([{ api_access_token: [] }])
   })
 
-  test('every query parameter of the API document (and the opt-in cursor), optional, with its type, default, bounds and description', () => {
+  test('every query parameter of the API document (and the opt-in format and cursor), optional, with its type, default, bounds and description', () => {
     expect(operation.parameters.map((p: { name: string; in: string; required: boolean }) => [p.name, p.in, p.required])).toEqual([
       ['account_id', 'query', false],
       ['since', 'query', false],
@@ -38,6 +38,7 @@ describe('the OpenAPI document', () => {
       ['sort_direction', 'query', false],
       ['page', 'query', false],
       ['page_size', 'query', false],
+      ['format', 'query', false],
       ['cursor', 'query', false],
     ])
     expect(parameter('account_id').schema).toMatchObject({ type: 'integer' })

@@ -13,6 +13,8 @@ export type DialectName = 'sqlite' | 'postgres'
 export interface Connection {
   readonly db: DB
   readonly dialect: Dialect
+  /** How the connection pool is used (PostgreSQL; SQLite has one connection and no pool). */
+  poolStats?(): { readonly total: number; readonly idle: number; readonly waiting: number }
   destroy(): Promise<void>
 }
 
@@ -164,7 +166,12 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
-  return { db, dialect: postgresDialect, destroy: () => db.destroy() }
+  return {
+    db,
+    dialect: postgresDialect,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    destroy: () => db.destroy(),
+  }
 }
 
 function queryLog({ onQuery }: OpenOptions) {
