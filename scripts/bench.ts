@@ -248,6 +248,41 @@ try {
   })
   console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
+  // 3b. The same range walked by cursor (keyset at every page), and 3c. streamed as one CSV.
+  started = performance.now()
+  let cursorRows = 0
+  for (let cursor = ''; ; ) {
+    const body = await get({ ...exportRange, page_size: 1000, cursor })
+    cursorRows += body.payload.length
+    if (body.meta.next_cursor === null) break
+    cursor = body.meta.next_cursor
+  }
+  const cursorSeconds = (performance.now() - started) / 1000
+  rows.push({
+    what: `cursor export, the same ${exportCount} conversations, pages of 1000`,
+    service: `${round(cursorSeconds, 2)} s (${cursorRows} rows)`,
+    baseline: `${round(copySeconds, 2)} s COPY TO STDOUT`,
+    ratio: round(cursorSeconds / copySeconds, 2),
+    target: '≤ 3',
+    met: cursorSeconds / copySeconds <= 3 && cursorRows === exportCount,
+  })
+  console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+  started = performance.now()
+  const csv = await fetch(`${base}?format=csv&since=${exportRange.since}&until=${exportRange.until}`, { headers: { api_access_token: DEMO_TOKEN } })
+  let csvLines = 0
+  const reader = csv.body!.getReader()
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) for (const byte of chunk.value) if (byte === 10) csvLines++
+  const csvSeconds = (performance.now() - started) / 1000
+  rows.push({
+    what: `CSV export (format=csv), the same ${exportCount} conversations, streamed`,
+    service: `${round(csvSeconds, 2)} s (${csvLines - 1} rows)`,
+    baseline: `${round(copySeconds, 2)} s COPY TO STDOUT`,
+    ratio: round(csvSeconds / copySeconds, 2),
+    target: '≤ 3',
+    met: csvSeconds / copySeconds <= 3 && csvLines - 1 === exportCount,
+  })
+  console.log(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
   // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
   //    pgbench -M prepared replaying the service's statements with the same distribution.
   //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a

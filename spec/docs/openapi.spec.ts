@@ -73,8 +73,14 @@ describe('the OpenAPI document', () => {
     expect(['id', 'display_id', 'account_id', 'created_time', 'status', 'labels'].filter(nullable)).toEqual([])
   })
 
+  test('the exports and the 304 are documented', () => {
+    expect(Object.keys(operation.responses['200'].content)).toEqual(['application/json', 'text/csv', 'application/x-ndjson'])
+    expect(operation.responses['304'].description).toContain('If-None-Match')
+    expect(operation.responses['304'].content).toBeUndefined()
+  })
+
   test('401, 422, 429 and 503: described, with the {"error"} schema and an example', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '401', '422', '429', '503'])
+    expect(Object.keys(operation.responses)).toEqual(['200', '304', '401', '422', '429', '503'])
     for (const status of ['401', '422', '429', '503']) {
       const response = operation.responses[status]
       expect(response.description.length).toBeGreaterThan(10)

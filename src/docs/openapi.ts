@@ -11,6 +11,8 @@ type JsonObject = { [key: string]: Json }
 export interface ResponseDoc {
   readonly description: string
   readonly example?: unknown
+  /** Media types besides JSON (a streamed CSV, say), with their schema and example. */
+  readonly otherContent?: Readonly<Record<string, { readonly schema: unknown; readonly example?: unknown }>>
 }
 
 /** Response docs by operation (`GET /path`) and status code. */
@@ -45,7 +47,10 @@ function finishParameter(parameter: Json): Json {
 
 function finishResponses(responses: Json, docs: Readonly<Record<number, ResponseDoc>> = {}): JsonObject {
   const finished: JsonObject = {}
-  for (const [status, response] of Object.entries(isObject(responses) ? responses : {})) {
+  // Statuses the docs describe that no schema declares (304 has no body, for one).
+  const all: JsonObject = { ...Object.fromEntries(Object.keys(docs).map((status) => [status, {}])), ...(isObject(responses) ? responses : {}) }
+  const ordered = Object.entries(all).sort(([a], [b]) => Number(a) - Number(b))
+  for (const [status, response] of ordered) {
     if (!isObject(response)) continue
     const doc = docs[Number(status)]
     const content = isObject(response.content) ? response.content : {}
@@ -53,9 +58,11 @@ function finishResponses(responses: Json, docs: Readonly<Record<number, Response
     const json = isObject(content['application/json']) ? content['application/json'] : undefined
     const media: JsonObject = { schema: unwrapSchema(json?.schema ?? {}) }
     if (doc?.example !== undefined) media.example = doc.example as Json
+    const other = Object.fromEntries(Object.entries(doc?.otherContent ?? {}).map(([type, media]) => [type, media as unknown as Json]))
+    const types: JsonObject = { ...(json ? { 'application/json': media } : {}), ...other }
     finished[status] = {
       description: doc?.description ?? (typeof response.description === 'string' ? response.description : status),
-      ...(json ? { content: { 'application/json': media } } : {}),
+      ...(Object.keys(types).length > 0 ? { content: types } : {}),
     }
   }
   return finished

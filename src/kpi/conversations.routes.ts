@@ -7,14 +7,27 @@ import { MethodNotAllowedError, ValidationError } from '../errors.ts'
 import type { ResponseDoc } from '../docs/openapi.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
-import { exportFilename, exportFormatOf, exportResponse } from './conversations.export.ts'
+import { CSV_COLUMNS, exportFilename, exportFormatOf, exportResponse } from './conversations.export.ts'
 import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
 
 /** What the OpenAPI document says of each answer, with the API document's examples. */
 export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
-  200: { description: 'A page of conversations.', example: DOCUMENTED_EXAMPLE },
+  200: {
+    description:
+      'A page of conversations (JSON); with format=csv or format=ndjson (or the matching Accept), every conversation of the range, streamed. ' +
+      'JSON pages carry a strong ETag and Cache-Control: private, no-store.',
+    example: DOCUMENTED_EXAMPLE,
+    otherContent: {
+      'text/csv': {
+        schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${CSV_COLUMNS.join(',')}; labels joined with ;` },
+        example: `${CSV_COLUMNS.join(',')}\r\n101,5,3,2026-01-10T08:30:00Z,2026-01-10T09:15:00Z,2700,resolved,urgent;billing,7,Jane Smith,jane@example.com,55,ext-user-123\r\n`,
+      },
+      'application/x-ndjson': { schema: { type: 'string', description: 'One payload item as JSON a line.' } },
+    },
+  },
+  304: { description: 'Not modified: the If-None-Match header holds the ETag of this very answer.' },
   401: {
     description: 'No token, an unknown token, a token that is not the KPI tracker\'s, or account_id not in the VBET allowlist.',
     example: { error: 'Invalid Access Token' },
