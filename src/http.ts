@@ -25,7 +25,7 @@ export interface HandlerDeps {
  */
 async function withEtag(request: Request, response: Response): Promise<Response> {
   const type = response.headers.get('content-type') ?? ''
-  if ((request.method !== 'GET' && request.method !== 'HEAD') || response.status !== 200 || !type.startsWith('application/json')) return response
+  if (request.method !== 'GET' || response.status !== 200 || !type.startsWith('application/json')) return response
   const body = await response.arrayBuffer()
   const etag = `"${new Bun.CryptoHasher('sha256').update(body).digest('base64url').slice(0, 32)}"`
   const headers = new Headers(response.headers)
