@@ -174,14 +174,26 @@ export async function openExport(
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
   const accountIds = scopeAccountIds(parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection)), start.accountId)
   const scope = { accountIds, ...createdRange(start.since, start.until) }
+  const read = async (after: PageBoundary | undefined) => {
+    const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
+    // The next batch's ids are known to start after `last`: ask for them while this batch is read.
+    const next = ids.length === EXPORT_BATCH && last ? last : undefined
+    const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
+    return { items: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])), next }
+  }
   async function* batches(): AsyncGenerator<ConversationItem[]> {
-    let after: PageBoundary | undefined
-    for (;;) {
-      const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
-      const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
-      yield records.map((record) => toConversationItem(record, labels.get(record.id) ?? []))
-      if (ids.length < EXPORT_BATCH || !last) return
-      after = last
+    // One batch ahead: the database reads batch n + 1 while batch n is written to the client.
+    const ahead = (after: PageBoundary | undefined) => {
+      const promise = read(after)
+      // A client that goes away leaves the batch read ahead unawaited: its failure must not go unhandled.
+      promise.catch(() => {})
+      return promise
+    }
+    let pending: ReturnType<typeof read> | undefined = ahead(undefined)
+    while (pending) {
+      const batch: Awaited<ReturnType<typeof read>> = await pending
+      pending = batch.next ? ahead(batch.next) : undefined
+      yield batch.items
     }
   }
   return { since: start.since, until: start.until, batches: batches() }
