@@ -56,16 +56,17 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 const round = (value: number, digits = 1) => Number(value.toFixed(digits))
 
 /**
- * p50 and p99 of `work`. Each call gets its own index, which callers add to `until` (one second
- * later each time, past the data): every request is then a new scope, so the service's count cache
- * never answers and the service does the same work as the baseline.
+ * p50 and p99 of `work`. Each call gets an index never given before in the run, which callers add
+ * to `until` (seconds later, past the data): every request is then a new scope, so the service's
+ * count cache never answers and the service does the same work as the baseline.
  */
+let unique = 0 // across every measurement of the run: no two requests share a scope
 async function timings(samples: number, work: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < Math.min(10, samples); i++) await work(samples + i) // warm caches and connections
+  for (let i = 0; i < Math.min(10, samples); i++) await work(++unique) // warm caches and connections
   const durations: number[] = []
   for (let i = 0; i < samples; i++) {
     const started = performance.now()
-    await work(i)
+    await work(++unique)
     durations.push(performance.now() - started)
   }
   durations.sort((a, b) => a - b)
