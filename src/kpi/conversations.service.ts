@@ -115,6 +115,16 @@ function resolveStart(deps: KpiDeps, query: ConversationsQuery, given: ReadonlyS
 }
 
 /**
+ * The accounts and times a request reads: the allowlist as it is now (read on every request), and
+ * the resolved range.
+ * @throws {UnauthorizedError} when the requested account is not in the VBET allowlist.
+ */
+async function scopeOf(deps: KpiDeps, start: Start): Promise<repository.ConversationScope> {
+  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(deps.connection))
+  return { accountIds: scopeAccountIds(vbetAccountIds, start.accountId), ...createdRange(start.since, start.until) }
+}
+
+/**
  * One page of the VBET accounts' conversations (or of one of them) in a time range, by page
  * number, or by cursor when the request sends one. `given` names the parameters the request
  * itself sent (the schema fills in defaults).
@@ -128,9 +138,8 @@ export async function readConversationsPage(
 ): Promise<ConversationsPage> {
   const { connection } = deps
   const start = resolveStart(deps, query, given)
-  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection))
-  const accountIds = scopeAccountIds(vbetAccountIds, start.accountId)
-  const scope = { accountIds, ...createdRange(start.since, start.until) }
+  const scope = await scopeOf(deps, start)
+  const { accountIds } = scope
   const { pageSize, page, sortDirection, cursor } = start
 
   const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
@@ -172,8 +181,7 @@ export async function openExport(
 ): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
   const { connection } = deps
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
-  const accountIds = scopeAccountIds(parseVbetAccountIds(await repository.findVbetAccountIdsConfig(connection)), start.accountId)
-  const scope = { accountIds, ...createdRange(start.since, start.until) }
+  const scope = await scopeOf(deps, start)
   const read = async (after: PageBoundary | undefined) => {
     const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
     // The next batch's ids are known to start after `last`: ask for them while this batch is read.
