@@ -3,7 +3,7 @@
 // reads that database and changes nothing.
 import { loadConfig } from '../src/config.ts'
 import { ConfigError } from '../src/errors.ts'
-import { startServer } from '../src/server.ts'
+import { startServer, stopOnSignals } from '../src/server.ts'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { DEMO_CONVERSATIONS, ensureDemoDatabase } from './demo.ts'
 
@@ -24,12 +24,7 @@ const service = await startServer(config).catch((error: Error) => {
   console.error(`Cannot start: ${error.message}`)
   process.exit(1)
 })
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
-    await service.stop()
-    process.exit(0)
-  })
-}
+stopOnSignals(service)
 
 const endpoint = `${service.url}/api/v1/kpi/conversations`
 console.log(`

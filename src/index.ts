@@ -1,7 +1,7 @@
 // The service's entry point and its only side effects: configuration, database, listen, SIGTERM.
 import { loadConfig } from './config.ts'
 import { ConfigError } from './errors.ts'
-import { startServer } from './server.ts'
+import { startServer, stopOnSignals } from './server.ts'
 
 let service
 try {
@@ -11,9 +11,4 @@ try {
   process.exit(1)
 }
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
-    await service.stop()
-    process.exit(0)
-  })
-}
+stopOnSignals(service)

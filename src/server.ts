@@ -51,3 +51,13 @@ export async function startServer(config: Config): Promise<RunningService> {
       })()),
   }
 }
+
+/** SIGTERM and SIGINT stop the service gracefully, then the process exits 0. */
+export function stopOnSignals(service: RunningService): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, async () => {
+      await service.stop()
+      process.exit(0)
+    })
+  }
+}
