@@ -3,7 +3,7 @@
 // hash of the row number (hashint8), so the same flags give the same data on every run.
 // Conversations' created_at grows with their id, as it does on a real helpdesk.
 import { sql, type Kysely } from 'kysely'
-import { serializedAccountIds } from '../fixtures/insert.ts'
+import { installationConfigRow, serializedAccountIds } from '../fixtures/insert.ts'
 import { DEMO_TOKEN, LABEL_NAMES } from '../fixtures/demo-data-set.ts'
 import type { Database } from '../src/db/database.ts'
 
@@ -39,10 +39,7 @@ export async function seedBenchmark(db: Kysely<Database>, options: BenchSeedOpti
   await run(`insert into contacts (id, account_id, name, identifier)
     select c, 1 + ${h('c', 1, accounts)}, 'Contact ' || c, 'ext-' || c from generate_series(1, ${contacts}) c`)
   const vbet = Array.from({ length: vbetAccounts }, (_, index) => index + 1).join(',')
-  await db
-    .insertInto('installation_configs')
-    .values({ name: 'VBET_ACCOUNT_IDS', serialized_value: serializedAccountIds(vbet), created_at: anchor, updated_at: anchor })
-    .execute()
+  await db.insertInto('installation_configs').values(installationConfigRow(serializedAccountIds(vbet), { at: anchor })).execute()
 
   for (let lo = 1; lo <= total; lo += batch) {
     const hi = Math.min(total, lo + batch - 1)

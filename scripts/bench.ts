@@ -3,7 +3,7 @@
 // seeded set-based and deterministically, the service started as a separate process, and every
 // figure measured against a baseline in the same run. Writes the table to BENCHMARKS.md.
 import { cpus, totalmem } from 'node:os'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -44,8 +44,9 @@ const DAY = 86_400
 const anchorSeconds = ANCHOR.getTime() / 1000
 
 function need(command: string, hint: string): string {
-  const path = Bun.which(command) ?? (findPostgresBin() ? join(findPostgresBin()!, command) : undefined)
-  if (!path || !Bun.file(path).size) throw new Error(`${command} not found: ${hint}`)
+  const postgresBin = findPostgresBin()
+  const path = Bun.which(command) ?? (postgresBin ? join(postgresBin, command) : undefined)
+  if (!path || !existsSync(path)) throw new Error(`${command} not found: ${hint}`)
   return path
 }
 need('wrk', 'apt-get install -y wrk')

@@ -1,5 +1,6 @@
 // Load generation shared by the benchmark and the soak: wrk (Debian's) driven by a Lua script
 // that sends random, valid queries, with every response status counted.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface RandomQueries {
@@ -93,6 +94,6 @@ export async function runWrk(url: string, lua: string, options: { connections: n
 
 /** The resident set of a process, in MB (Linux). */
 export function rssMegabytes(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, test } from 'bun:test'
 import fc from 'fast-check'
 import { createTestDatabase, DIALECTS, localOnly, type TestDatabase } from '../setup.ts'
 import { contractApp, conversations } from '../helpers.ts'
-import { clearAll, insertDataSet, serializedAccountIds, type DataSet } from '../../fixtures/insert.ts'
+import { clearAll, insertDataSet, installationConfigRow, serializedAccountIds, type DataSet } from '../../fixtures/insert.ts'
 import { buildConversation, seededFaker } from '../../fixtures/builders.ts'
 
 localOnly('leaks: random data sets and requests')
@@ -94,7 +94,7 @@ function dataSetOf(w: World): DataSet {
         created_at: new Date(Date.UTC(2026, 0, 1 + c.day, 10)).toISOString().replace('T', ' ').slice(0, 19),
       }),
     ),
-    installation_configs: w.stored === null ? [] : [{ name: 'VBET_ACCOUNT_IDS', serialized_value: w.stored, created_at: '2026-01-01 00:00:00', updated_at: '2026-01-01 00:00:00' }],
+    installation_configs: w.stored === null ? [] : [installationConfigRow(w.stored)],
   }
 }
 

@@ -178,4 +178,3 @@ function queryLog({ onQuery }: OpenOptions) {
   return onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters) : undefined
 }
 
-export const dialects: Record<DialectName, Dialect> = { sqlite: sqliteDialect, postgres: postgresDialect }
