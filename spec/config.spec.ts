@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       pageBoundaryTtlMs: 60_000,
       cursorSecret: undefined,
       rateLimitPerMinute: 600,
+      authFailuresPerMinute: 30,
+      shutdownGraceMs: 25_000,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
     expect(Object.isFrozen(config)).toBe(true)

@@ -42,9 +42,16 @@ export interface Config {
   readonly cursorSecret: string | undefined
   /** Requests a minute one token may make to the API (0: no limit). */
   readonly rateLimitPerMinute: number
+  /** Failed authentications a minute from one client address before it gets 429 (0: no limit). */
+  readonly authFailuresPerMinute: number
+  /** How long a stop waits for requests in flight (streams included) before it cuts them. */
+  readonly shutdownGraceMs: number
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
+/** Under the 30 s an orchestrator usually grants between SIGTERM and SIGKILL. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000
 export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
 
 export const DEFAULT_COUNT_CACHE_TTL_MS = 10_000
@@ -83,6 +90,8 @@ export function loadConfig(env: Env): Config {
   // A short secret is guessable, and a guessed secret forges cursors.
   if (cursorSecret !== undefined && cursorSecret.length < 32) problems.push('CURSOR_SECRET must be at least 32 characters (it signs pagination cursors)')
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
+  const authFailuresPerMinute = int('AUTH_FAILURES_PER_MINUTE', DEFAULT_AUTH_FAILURES_PER_MINUTE, 0, 10_000_000)
+  const shutdownGraceMs = int('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0, 3_600_000)
 
   let database: DatabaseConfig
   try {
@@ -93,7 +102,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs })
 }
 
 /**

@@ -1,17 +1,25 @@
-// The HTTP handler around the app: a request id, the per-token rate limit, and one structured JSON
-// log line per request (never the token). Bun.serve calls it; specs call it in process.
+// The HTTP handler around the app: the request's target (routing by its path alone), a request id,
+// the rate limits (per token, and failed authentication per client address), the headers every
+// answer carries, and one structured JSON log line per request (never the token). Bun.serve calls
+// it; specs call it in process. Whatever goes wrong, the answer is JSON from here.
 import type { Server } from 'bun'
 import type { App } from './app.ts'
-import { accessToken } from './kpi/conversations.routes.ts'
+import { readAccessToken, tokenKey } from './kpi/access-token.ts'
 import { factsOf } from './ops/request-facts.ts'
 import type { Metrics } from './ops/metrics.ts'
-import type { RateLimiter } from './ops/rate-limit.ts'
+import type { RateDecision, RateLimiter } from './ops/rate-limit.ts'
+import { readdressed, requestTarget } from './ops/request-target.ts'
 
 export type LogLine = Record<string, unknown>
 
 export interface HandlerDeps {
   readonly app: Pick<App, 'handle'>
+  /** API requests per token (per address without one). */
   readonly rateLimiter: RateLimiter
+  /** Failed authentications per client address; past it, the address gets 429 before the database. */
+  readonly authFailures?: RateLimiter
+  /** True once the server is stopping: answers say Connection: close. */
+  readonly draining?: () => boolean
   /** Receives one object per request; the server writes it as a JSON line. */
   readonly log: (line: LogLine) => void
   /** Counts every request (the app serves them at /metrics). */
@@ -50,38 +58,67 @@ function loggedQuery(url: URL): string | undefined {
   return new URLSearchParams(kept.map(([name, value]) => [name.slice(0, 64), value.slice(0, LOGGED_VALUE_MAX)])).toString()
 }
 
-export function createHandler({ app, rateLimiter, log, metrics }: HandlerDeps) {
+/** The headers every answer carries, whatever produced it. */
+const ALWAYS = { 'x-content-type-options': 'nosniff' } as const
+
+function rateLimitHeaders(decision: RateDecision): Record<string, string> {
+  return {
+    'ratelimit-limit': String(decision.limit),
+    'ratelimit-remaining': String(decision.remaining),
+    'ratelimit-reset': String(decision.resetSeconds),
+  }
+}
+
+function tooMany(decision: RateDecision, what: string): Response {
+  return Response.json(
+    { error: `Too many requests: at most ${decision.limit} ${what}; retry after ${decision.resetSeconds} s` },
+    { status: 429, headers: { ...rateLimitHeaders(decision), 'retry-after': String(decision.resetSeconds) } },
+  )
+}
+
+export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
-    const url = new URL(request.url)
+    const target = requestTarget(request)
+    const { url } = target
     const given = request.headers.get('x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
-    const facts = factsOf(request)
-    facts.id = id
+    const isApi = url.pathname.startsWith('/api/')
+    const addressKey = `address:${server?.requestIP(request)?.address ?? 'unknown'}`
 
-    let response: Response | undefined
-    const headers: Record<string, string> = { 'x-request-id': id }
-    if (rateLimiter.enabled && url.pathname.startsWith('/api/')) {
-      // By token, valid or not (a flood of bad tokens is limited too); without one, by address.
-      const token = accessToken(request.headers)
-      const key = token ? `token:${token}` : `address:${server?.requestIP(request)?.address ?? 'unknown'}`
-      const decision = rateLimiter.take(key)
-      headers['ratelimit-limit'] = String(decision.limit)
-      headers['ratelimit-remaining'] = String(decision.remaining)
-      headers['ratelimit-reset'] = String(decision.resetSeconds)
-      if (!decision.allowed) {
-        headers['retry-after'] = String(decision.resetSeconds)
-        response = Response.json({ error: `Too many requests: at most ${decision.limit} a minute for one token; retry after ${decision.resetSeconds} s` }, { status: 429 })
-      }
-    }
+    let response: Response
+    const headers: Record<string, string> = { ...ALWAYS, 'x-request-id': id }
+    let items: number | undefined
     try {
-      response ??= await app.handle(request)
-      if (url.pathname.startsWith('/api/')) response = await withEtag(request, response)
+      if (!target.ok) {
+        response = Response.json({ error: `Bad request: ${target.problem}` }, { status: 400 })
+      } else {
+        const routed = readdressed(request, url)
+        const facts = factsOf(routed)
+        facts.id = id
+        let refused: Response | undefined
+        if (isApi && authFailures?.enabled) {
+          const decision = authFailures.peek(addressKey)
+          if (!decision.allowed) refused = tooMany(decision, 'failed authentications a minute from one address')
+        }
+        if (isApi && !refused && rateLimiter.enabled) {
+          // By token, valid or not (a flood of bad tokens is limited too); without one, by address.
+          const reading = readAccessToken(request.headers)
+          const decision = rateLimiter.take(reading.kind === 'token' ? `token:${tokenKey(reading.token)}` : addressKey)
+          Object.assign(headers, rateLimitHeaders(decision))
+          if (!decision.allowed) refused = tooMany(decision, 'requests a minute for one token')
+        }
+        response = refused ?? (await app.handle(routed))
+        if (isApi && !refused) response = await withEtag(routed, response)
+        if (facts.authFailed) authFailures?.take(addressKey)
+        items = facts.items
+      }
     } catch (error) {
       // app.handle answers every error itself; this is the last guard.
       response = Response.json({ error: 'Internal server error' }, { status: 500 })
       log({ level: 'error', message: 'unhandled', request_id: id, error: String(error) })
     }
+    if (draining?.()) headers.connection = 'close'
     const answered = new Response(response.body, response)
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 
@@ -96,8 +133,13 @@ export function createHandler({ app, rateLimiter, log, metrics }: HandlerDeps) {
       query: loggedQuery(url),
       status: response.status,
       duration_ms: Math.round(seconds * 10_000) / 10,
-      items: facts.items,
+      items,
     })
     return answered
   }
+}
+
+/** Bun's last resort when the handler itself throws: JSON, never the runtime's HTML error page. */
+export function lastResortResponse(): Response {
+  return Response.json({ error: 'Internal server error' }, { status: 500, headers: ALWAYS })
 }

@@ -1,10 +1,10 @@
 // Starts the service from a configuration: opens the database read-only, builds the app, listens,
-// and stops gracefully: stop accepting, let in-flight requests finish, close the pool.
+// and stops gracefully: stop accepting, let in-flight requests finish (within a grace period), close the pool.
 import { existsSync } from 'node:fs'
 import { createApp } from './app.ts'
 import { describeDatabase, type Config } from './config.ts'
 import { openDatabase } from './db/dialect.ts'
-import { createHandler, type LogLine } from './http.ts'
+import { createHandler, lastResortResponse, type LogLine } from './http.ts'
 import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
 
@@ -34,8 +34,24 @@ export async function startServer(config: Config): Promise<RunningService> {
     metrics,
     logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
   })
-  const handle = createHandler({ app, rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }), log: writeLine, metrics })
-  const server = Bun.serve({ hostname: config.host, port: config.port, fetch: handle, idleTimeout: 60 })
+  let draining = false
+  const handle = createHandler({
+    app,
+    rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }),
+    authFailures: new RateLimiter({ limit: config.authFailuresPerMinute }),
+    log: writeLine,
+    metrics,
+    draining: () => draining,
+  })
+  const server = Bun.serve({
+    hostname: config.host,
+    port: config.port,
+    fetch: handle,
+    // Whatever NODE_ENV says: never Bun's HTML error page (source lines, paths) to a client.
+    development: false,
+    error: lastResortResponse,
+    idleTimeout: 60,
+  })
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
   writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database) })
 
@@ -44,8 +60,16 @@ export async function startServer(config: Config): Promise<RunningService> {
     url,
     stop: () =>
       (stopping ??= (async () => {
-        writeLine({ level: 'info', message: 'stopping: no new connections, waiting for requests in flight' })
-        await server.stop() // stops accepting; resolves when the requests in flight have been answered
+        draining = true
+        writeLine({ level: 'info', message: 'stopping: no new connections, waiting for requests in flight', grace_ms: config.shutdownGraceMs })
+        // Stops accepting; resolves when the requests in flight have been answered. A client that
+        // stopped reading a stream would hold it open until the idle timeout: the grace cuts it.
+        const drained = server.stop().then(() => true)
+        const inTime = await Promise.race([drained, Bun.sleep(config.shutdownGraceMs).then(() => false)])
+        if (!inTime) {
+          writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', pending_requests: server.pendingRequests })
+          await server.stop(true)
+        }
         await connection.destroy()
         writeLine({ level: 'info', message: 'stopped' })
       })()),

@@ -3,7 +3,8 @@
 import { CloneType } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
-import { MethodNotAllowedError, ValidationError } from '../errors.ts'
+import { MethodNotAllowedError, UnauthorizedError, ValidationError } from '../errors.ts'
+import { readAccessToken } from './access-token.ts'
 import type { ResponseDoc } from '../docs/openapi.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
@@ -38,14 +39,9 @@ export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
   },
   429: {
     description: 'Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default); retry after the Retry-After seconds.',
-    example: { error: 'Too many requests: at most 600 a minute for one token; retry after 12 s' },
+    example: { error: 'Too many requests: at most 600 requests a minute for one token; retry after 12 s' },
   },
   503: { description: 'The database did not answer in time; retry after the Retry-After seconds.', example: { error: 'The database is unavailable; try again shortly' } },
-}
-
-/** The platform reads the token from `api_access_token`, and from `api-access-token` for proxies that drop underscores. */
-export function accessToken(headers: Headers): string | null {
-  return headers.get('api_access_token') ?? headers.get('api-access-token')
 }
 
 /**
@@ -95,7 +91,13 @@ export function conversationsRoutes(deps: KpiDeps) {
         // Transform runs before the schema's validation: a caller without a valid token learns
         // nothing, not even which parameters are wrong.
         async transform({ request }) {
-          await authenticate(deps, accessToken(request.headers))
+          try {
+            await authenticate(deps, readAccessToken(request.headers))
+          } catch (error) {
+            // Failed authentications are limited per client address (src/http.ts).
+            if (error instanceof UnauthorizedError) factsOf(request).authFailed = true
+            throw error
+          }
           validateQueryText(new URL(request.url).searchParams)
         },
         // After the token and the parameters are checked: a CSV or NDJSON export answers here, streamed.

@@ -129,15 +129,23 @@ export interface TokenOwner {
 
 /**
  * Only a `User` (not an agent bot or a platform app, whose ids may collide with users') whose email
- * is the configured KPI tracker's, compared case-insensitively, may call the endpoint.
+ * is the configured KPI tracker's, ignoring the case of ASCII letters only, may call the endpoint.
  */
 export function isKpiTracker(owner: TokenOwner | undefined, kpiTrackerEmail: string): boolean {
   return (
     owner !== undefined &&
     owner.ownerType === 'User' &&
     owner.userEmail !== null &&
-    owner.userEmail.trim().toLowerCase() === kpiTrackerEmail.trim().toLowerCase()
+    asciiLowerCase(owner.userEmail) === asciiLowerCase(kpiTrackerEmail)
   )
+}
+
+/**
+ * Only A–Z folded: Unicode case mapping would let a lookalike through (KELVIN SIGN lowercases to
+ * "k"), and neither side is trimmed or normalised: the stored email must be the configured one.
+ */
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
 }
 
 /**

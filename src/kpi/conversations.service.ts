@@ -1,6 +1,7 @@
 // The endpoint's use case: who may call, which accounts and times a request reads, and the page it
 // gets. Reads through the repository, decides through the rules; knows nothing of HTTP.
 import type { Connection } from '../db/dialect.ts'
+import { tokenKey, type TokenReading } from './access-token.ts'
 import { UnauthorizedError, ValidationError } from '../errors.ts'
 import type { TtlCache } from '../ttl-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
@@ -32,7 +33,7 @@ export interface KpiDeps {
    * count for every page, and on a large range the count costs more than the page.
    */
   readonly counts: TtlCache<string, number>
-  /** Token owners, found or not, for a few seconds: a flood of bad tokens does not flood the database. */
+  /** Token owners by token key, found or not, for a few seconds: a flood of bad tokens does not flood the database. */
   readonly tokenOwners: TtlCache<string, TokenOwner | undefined>
   /**
    * Where each page served ended, for a minute: the next page of the same query then starts right
@@ -47,14 +48,17 @@ export interface KpiDeps {
 }
 
 /**
- * Lets through only the KPI tracker's token.
- * @throws {UnauthorizedError} without a token, with an unknown one, or with anyone else's.
+ * Lets through only the KPI tracker's token. A token longer than any real one, or two different
+ * tokens, never reach the cache or the database.
+ * @throws {UnauthorizedError} without a token, with an unusable or unknown one, or with anyone else's.
  */
-export async function authenticate(deps: KpiDeps, token: string | null): Promise<void> {
-  if (token === null || token.trim() === '') {
-    throw new UnauthorizedError('Missing access token: send it in the api_access_token header')
+export async function authenticate(deps: KpiDeps, reading: TokenReading): Promise<void> {
+  if (reading.kind === 'missing') throw new UnauthorizedError('Missing access token: send it in the api_access_token header')
+  if (reading.kind === 'unusable') {
+    throw new UnauthorizedError(reading.reason === 'ambiguous' ? 'Send one access token: this request carries two different ones' : 'Invalid Access Token')
   }
-  const owner = await deps.tokenOwners.get(token, () => repository.findTokenOwner(deps.connection, token))
+  const { token } = reading
+  const owner = await deps.tokenOwners.get(tokenKey(token), () => repository.findTokenOwner(deps.connection, token))
   if (owner === undefined) throw new UnauthorizedError('Invalid Access Token')
   if (!isKpiTracker(owner, deps.kpiTrackerEmail)) {
     throw new UnauthorizedError('This access token may not read KPI conversations')

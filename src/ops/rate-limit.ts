@@ -1,5 +1,6 @@
 // Per-key request limits in fixed one-minute windows, with what the RateLimit-* headers say.
-// Keys are bounded in number: a flood of distinct keys evicts the oldest windows, never grows the process.
+// Keys are bounded in number (a flood of distinct keys evicts the oldest windows, never grows the
+// process); callers pass keys of bounded size (a token's hash, an address).
 
 export interface RateLimitOptions {
   /** Requests per key per window; 0 turns limiting off. */
@@ -39,20 +40,35 @@ export class RateLimiter {
   /** Counts one request of `key` and says whether it may go on. */
   take(key: string): RateDecision {
     const now = this.#clock()
-    let window = this.#windows.get(key)
-    if (!window || now - window.start >= this.#windowMs) {
+    let window = this.#current(key, now)
+    if (!window) {
       this.#windows.delete(key)
       window = { start: now, count: 0 }
       this.#windows.set(key, window)
       if (this.#windows.size > this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value as string)
     }
     window.count++
-    const resetSeconds = Math.max(1, Math.ceil((window.start + this.#windowMs - now) / 1000))
+    return this.#decision(window, now, window.count <= this.#limit)
+  }
+
+  /** Says whether `key` has used up its window, without counting a request. */
+  peek(key: string): RateDecision {
+    const now = this.#clock()
+    const window = this.#current(key, now) ?? { start: now, count: 0 }
+    return this.#decision(window, now, window.count < this.#limit)
+  }
+
+  #current(key: string, now: number): { start: number; count: number } | undefined {
+    const window = this.#windows.get(key)
+    return window && now - window.start < this.#windowMs ? window : undefined
+  }
+
+  #decision(window: { start: number; count: number }, now: number, allowed: boolean): RateDecision {
     return {
-      allowed: window.count <= this.#limit,
+      allowed,
       limit: this.#limit,
       remaining: Math.max(0, this.#limit - window.count),
-      resetSeconds,
+      resetSeconds: Math.max(1, Math.ceil((window.start + this.#windowMs - now) / 1000)),
     }
   }
 }

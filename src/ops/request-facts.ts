@@ -5,6 +5,8 @@
 export interface RequestFacts {
   id?: string
   items?: number
+  /** Set when the request's token was missing, unknown or not the KPI tracker's (limited per address). */
+  authFailed?: boolean
 }
 
 const facts = new WeakMap<Request, RequestFacts>()
