@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createHandler, type LogLine } from '../../src/http.ts'
 import { RateLimiter } from '../../src/ops/rate-limit.ts'
+import { openDatabase } from '../../src/db/dialect.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
 import { appWithoutDatabase, contractApp } from '../helpers.ts'
 import { TOKENS } from '../../fixtures/contract-data-set.ts'
@@ -78,6 +79,38 @@ for (const dialect of DIALECTS) {
       expect(Number(last!.headers.get('ratelimit-reset'))).toBeGreaterThan(0)
       expect((await send(PATH, { api_access_token: TOKENS.otherUser })).status).toBe(401) // its own window
       expect((await send('/health')).status).toBe(200) // not the API: not limited
+    })
+
+    test('failed authentications are limited per address: distinct unknown tokens end in 429 before the database, with the same headers', async () => {
+      const statements: string[] = []
+      const connection = openDatabase(ctx.database.config, { readonly: true, onQuery: (sql) => statements.push(sql) })
+      try {
+        const handle = createHandler({
+          app: contractApp(connection),
+          rateLimiter: new RateLimiter({ limit: 1000 }),
+          authFailures: new RateLimiter({ limit: 3 }),
+          log: () => {},
+        })
+        const send = (headers: Record<string, string> = {}, query = '') => handle(new Request(`http://localhost${PATH}${query}`, { headers }))
+        // The KPI tracker's own 401 (an account outside the allowlist) is not a failed authentication.
+        expect((await send({ api_access_token: TOKENS.kpiTracker }, '?account_id=4')).status).toBe(401)
+        const statuses: number[] = []
+        for (let i = 0; i < 3; i++) statuses.push((await send({ api_access_token: `unknown-token-${i}` })).status)
+        statuses.push((await send()).status) // no token at all: a failure too, but the window is full already
+        expect(statuses).toEqual([401, 401, 401, 429])
+        statements.length = 0
+        const refused = await send({ api_access_token: 'unknown-token-99' })
+        expect(refused.status).toBe(429)
+        expect(statements).toEqual([])
+        expect(await refused.json()).toEqual({ error: expect.stringContaining('failed authentications a minute from one address') })
+        expect(refused.headers.get('ratelimit-limit')).toBe('3')
+        expect(refused.headers.get('ratelimit-remaining')).toBe('0')
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+        expect(Number(refused.headers.get('ratelimit-reset'))).toBeGreaterThan(0)
+        expect((await handle(new Request('http://localhost/health'))).status).toBe(200) // not the API: not limited
+      } finally {
+        await connection.destroy()
+      }
     })
 
     test('a 200 within the limit says how much is left', async () => {
