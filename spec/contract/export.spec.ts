@@ -6,7 +6,8 @@ import { ConversationItem } from '../../src/kpi/conversations.model.ts'
 import { CSV_COLUMNS, csvRow, exportFilename, exportFormatOf } from '../../src/kpi/conversations.export.ts'
 import { toConversationItem } from '../../src/kpi/conversations.rules.ts'
 import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
-import { contractApp, conversations, EVERYTHING, ids } from '../helpers.ts'
+import { contractApp, conversations, EVERYTHING, ids, request } from '../helpers.ts'
+import { openDatabase } from '../../src/db/dialect.ts'
 import { ALL_VBET_ASC, CONTRACT_NOW, TOKENS } from '../../fixtures/contract-data-set.ts'
 import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
 
@@ -31,6 +32,21 @@ describe('CSV rows', () => {
     expect(exportFormatOf(undefined, 'application/x-ndjson')).toBe('ndjson')
     expect(exportFormatOf('json', 'text/csv')).toBeUndefined()
     expect(exportFormatOf(undefined, 'application/json, */*')).toBeUndefined()
+  })
+  test('Accept is negotiated with its q-values: q=0 refuses a type, the highest q wins, then the more specific, then the client\'s order; JSON for wildcards', () => {
+    expect(exportFormatOf(undefined, 'text/csv;q=0, application/json')).toBeUndefined()
+    expect(exportFormatOf(undefined, 'text/csv;q=0')).toBeUndefined()
+    expect(exportFormatOf(undefined, 'application/json;q=0.5, text/csv')).toBe('csv')
+    expect(exportFormatOf(undefined, 'application/json;q=0.9, application/x-ndjson;q=0.8, text/csv;q=0.95')).toBe('csv')
+    expect(exportFormatOf(undefined, 'text/csv;q=0.5, application/x-ndjson')).toBe('ndjson')
+    expect(exportFormatOf(undefined, 'application/json, text/csv')).toBeUndefined()
+    expect(exportFormatOf(undefined, 'text/csv, application/json')).toBe('csv')
+    expect(exportFormatOf(undefined, 'text/csv;q=0.9, */*')).toBeUndefined()
+    expect(exportFormatOf(undefined, '*/*')).toBeUndefined()
+    expect(exportFormatOf(undefined, 'text/*')).toBe('csv')
+    expect(exportFormatOf(undefined, 'TEXT/CSV')).toBe('csv')
+    expect(exportFormatOf(undefined, 'image/png')).toBeUndefined()
+    expect(exportFormatOf(undefined, '')).toBeUndefined()
   })
   test('the filename names the range in UTC', () => {
     expect(exportFilename('csv', 1736467200, 1736553599)).toBe('kpi-conversations_20250110T000000Z_20250110T235959Z.csv')
@@ -77,6 +93,27 @@ for (const dialect of DIALECTS) {
     test('format=json, or an Accept of JSON, is the documented page', async () => {
       const response = await conversations(app(), { format: 'json', page_size: 2 }, { headers: { accept: 'text/csv' } })
       expect(Object.keys(response.body)).toEqual(['meta', 'payload'])
+    })
+
+    test('HEAD of an export: the export\'s headers, no body, and no row read (only the token and the allowlist)', async () => {
+      const statements: string[] = []
+      const connection = openDatabase(ctx.database.config, { readonly: true, onQuery: (sql) => statements.push(sql) })
+      try {
+        for (const [query, type] of [['format=csv', 'text/csv'], ['format=ndjson', 'application/x-ndjson']] as const) {
+          statements.length = 0
+          const response = await request(contractApp(connection), `/api/v1/kpi/conversations?${query}`, { method: 'HEAD' })
+          expect(response.status).toBe(200)
+          expect(response.headers.get('content-type')).toStartWith(type)
+          expect(response.headers.get('content-disposition')).toStartWith('attachment; filename="kpi-conversations_')
+          expect(response.text).toBe('')
+          expect(statements).toHaveLength(2)
+          expect(statements.some((text) => /"conversations"/.test(text))).toBe(false)
+        }
+        const denied = await request(contractApp(connection), '/api/v1/kpi/conversations?format=csv&account_id=4', { method: 'HEAD' })
+        expect(denied.status).toBe(401)
+      } finally {
+        await connection.destroy()
+      }
     })
 
     test('the same auth and allowlist: 401 {"error"} as JSON, before any row', async () => {

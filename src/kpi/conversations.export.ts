@@ -2,6 +2,7 @@
 // so memory stays the same whatever the range. CSV follows RFC 4180 (CRLF, fields quoted when they
 // hold a comma, a quote or a line break) with a UTF-8 byte-order mark so spreadsheets read names
 // right; labels are joined with ';'.
+import Negotiator from 'negotiator'
 import type { ConversationItem } from './conversations.rules.ts'
 import { toIsoSeconds } from './time.ts'
 
@@ -23,14 +24,19 @@ export const CSV_COLUMNS = [
   'contact_identifier',
 ] as const
 
-/** Which export a request asks for: `format`, else its Accept header; undefined for JSON pages. */
+/** What each answer is sent as; JSON first, so wildcards and ties the client leaves open get JSON. */
+const MEDIA_TYPES: Record<string, ExportFormat | undefined> = { 'application/json': undefined, 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' }
+
+/**
+ * Which export a request asks for: `format`, else its Accept header, negotiated with q-values
+ * (by `negotiator`: highest q, then the most specific range, then the client's order); undefined
+ * for JSON pages. An Accept that allows none of the three gets JSON, as it always has.
+ */
 export function exportFormatOf(format: string | undefined, accept: string | null): ExportFormat | undefined {
   if (format === 'csv' || format === 'ndjson') return format
-  if (format === 'json') return undefined
-  const types = (accept ?? '').toLowerCase()
-  if (types.includes('text/csv')) return 'csv'
-  if (types.includes('application/x-ndjson')) return 'ndjson'
-  return undefined
+  if (format === 'json' || !accept) return undefined
+  const [preferred] = new Negotiator({ headers: { accept } }).mediaTypes(Object.keys(MEDIA_TYPES))
+  return preferred === undefined ? undefined : MEDIA_TYPES[preferred]
 }
 
 function csvField(value: string | number | null): string {
@@ -95,11 +101,14 @@ export function exportResponse(format: ExportFormat, filename: string, batches: 
       await batches.return?.()
     },
   })
-  return new Response(stream, {
-    headers: {
-      'content-type': format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
-      'content-disposition': `attachment; filename="${filename}"`,
-      'cache-control': 'private, no-store',
-    },
-  })
+  return new Response(stream, { headers: exportHeaders(format, filename) })
+}
+
+/** What an export is sent with; alone, the answer to HEAD (which reads no row). */
+export function exportHeaders(format: ExportFormat, filename: string): Record<string, string> {
+  return {
+    'content-type': format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="${filename}"`,
+    'cache-control': 'private, no-store',
+  }
 }

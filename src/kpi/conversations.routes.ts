@@ -8,7 +8,7 @@ import { readAccessToken } from './access-token.ts'
 import type { ResponseDoc } from '../docs/openapi.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
-import { CSV_COLUMNS, exportFilename, exportFormatOf, exportResponse } from './conversations.export.ts'
+import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse } from './conversations.export.ts'
 import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
@@ -107,7 +107,12 @@ export function conversationsRoutes(deps: KpiDeps) {
           const format = exportFormatOf(asked, request.headers.get('accept'))
           if (!format) return
           const { since, until, batches } = await openExport(deps, query)
-          const response = exportResponse(format, exportFilename(format, since, until), batches, (error) => deps.onStreamError?.(error))
+          const filename = exportFilename(format, since, until)
+          // HEAD: the same checks and headers, and no row read (the batches are lazy: never started).
+          const response =
+            request.method === 'HEAD'
+              ? new Response(null, { headers: exportHeaders(format, filename) })
+              : exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error))
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
           return response as unknown as void
         },
