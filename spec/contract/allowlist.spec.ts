@@ -24,6 +24,23 @@ for (const dialect of DIALECTS) {
       expect(ids(defaults)).toEqual([...ALL_VBET_ASC])
     })
 
+    test('an allowlist of 70,000 accounts (more than either database binds in one statement) works: pages, the count, an account, an export', async () => {
+      // 3 and 5 among 70,000 ids that hold no conversations.
+      const many = [3, 5, ...Array.from({ length: 69_998 }, (_, i) => 100_000 + i)]
+      await setVbetAccountIdsConfig(ctx.connection, serializedAccountIds(many.join(',')))
+      const response = await conversations(app(), { ...EVERYTHING, page_size: 1000 })
+      expect(response.status).toBe(200)
+      expect(response.body.meta.items_count).toBe(17)
+      expect(accountsOf(response)).toEqual([3, 5])
+      const second = await conversations(app(), { ...EVERYTHING, page_size: 5, page: 2, sort_direction: 'desc' })
+      expect(second.status).toBe(200)
+      expect(second.body.payload).toHaveLength(5)
+      expect((await conversations(app(), { ...EVERYTHING, account_id: 169_997 })).body.meta.items_count).toBe(0)
+      const csv = await conversations(app(), { ...EVERYTHING, format: 'csv' })
+      expect(csv.status).toBe(200)
+      expect(csv.text.split('\r\n').length).toBe(17 + 2) // header, 17 rows, the final CRLF
+    })
+
     test('account_id in the allowlist scopes to that account', async () => {
       const response = await conversations(app(), { account_id: 5, page_size: 1000 })
       expect(response.status).toBe(200)

@@ -23,6 +23,40 @@ for (const dialect of DIALECTS) {
   })
 }
 
+for (const dialect of DIALECTS) {
+  describe(`[${dialect}] what counts as the database being unavailable (503) and what is our defect (500)`, () => {
+    const ctx = useDatabase(dialect)
+
+    /** The error the database really raises for `statement`, on a connection like the service's. */
+    async function errorOf(statement: string): Promise<unknown> {
+      const service = openDatabase(ctx.database.config, { readonly: true })
+      try {
+        return await sql`${sql.raw(statement)}`.execute(service.db).then(() => undefined, (error: unknown) => error)
+      } finally {
+        await service.destroy()
+      }
+    }
+
+    test('a statement the database rejects (syntax, a missing table, too many bind parameters) is not unavailability', async () => {
+      const { isUnavailable } = ctx.connection.dialect
+      for (const statement of ['selec 1', 'select * from no_such_table']) {
+        const error = await errorOf(statement)
+        expect(error).toBeDefined()
+        expect(isUnavailable(error)).toBe(false)
+      }
+      const tooMany = await ctx.connection.db
+        .selectFrom('accounts')
+        .select('id')
+        .where('id', 'in', Array.from({ length: 70_000 }, (_, i) => i))
+        .execute()
+        .then(() => undefined, (error: unknown) => error)
+      // SQLite may take them all; PostgreSQL's protocol cannot (its count is 16 bits).
+      if (tooMany !== undefined) expect(isUnavailable(tooMany)).toBe(false)
+      if (dialect === 'postgres') expect(tooMany).toBeDefined()
+    })
+  })
+}
+
 describe('toDbTimestamp', () => {
   test('UTC text that sorts as time', () => {
     expect(toDbTimestamp(new Date('2026-01-10T08:30:00.250Z'))).toBe('2026-01-10 08:30:00.250')

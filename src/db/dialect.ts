@@ -86,8 +86,11 @@ const sqliteDialect: Dialect = {
 }
 
 // Connection-level failures: refused, reset, DNS, timeouts of the driver, and the server's own
-// class 08 (connection exception), 57P0x (shutdown) and 57014 (statement_timeout / cancel).
+// class 08 (connection exception), 57P0x (shutdown) and 57014 (statement_timeout / cancel). Not
+// 08P01 (protocol violation): that is what we sent (e.g. more bind parameters than the protocol
+// counts), a defect of ours to answer 500 and fix, not an outage to retry.
 const PG_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57014', '57P01', '57P02', '57P03', '53300'])
+const PG_PROTOCOL_VIOLATION = '08P01'
 const PG_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i
 
 const postgresDialect: Dialect = {
@@ -105,7 +108,7 @@ const postgresDialect: Dialect = {
   },
   isUnavailable: (error) => {
     const code = (error as { code?: unknown })?.code
-    if (typeof code === 'string' && (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true
+    if (typeof code === 'string' && (PG_UNAVAILABLE_CODES.has(code) || (code.startsWith('08') && code !== PG_PROTOCOL_VIOLATION))) return true
     const cause = (error as { cause?: unknown })?.cause
     if (cause && cause !== error && postgresDialect.isUnavailable(cause)) return true
     return PG_UNAVAILABLE_MESSAGES.test(String((error as Error)?.message ?? ''))

@@ -55,7 +55,10 @@ export interface PageBoundary {
 function scoped({ db, dialect }: Connection, scope: ConversationScope) {
   return db
     .selectFrom('conversations')
-    .where('account_id', 'in', [...scope.accountIds])
+    // One account: `=`, so the index hands rows over in created_at order (the per-account scans of a
+    // page rely on it). Several: one bound list, whatever the allowlist's size (`in (?, ?, …)` binds
+    // a parameter per account, past the 65,535 PostgreSQL's protocol can count).
+    .where(scope.accountIds.length === 1 ? sql<boolean>`${sql.ref('account_id')} = ${scope.accountIds[0]}` : dialect.idIn('account_id', scope.accountIds))
     .where(dialect.createdAt('created_at'), '>=', toDbTimestamp(scope.createdFrom))
     .where(dialect.createdAt('created_at'), '<', toDbTimestamp(scope.createdBefore))
 }
