@@ -9,6 +9,7 @@ import { factsOf } from './ops/request-facts.ts'
 import type { Metrics } from './ops/metrics.ts'
 import type { RateDecision, RateLimiter } from './ops/rate-limit.ts'
 import { readdressed, requestTarget } from './ops/request-target.ts'
+import { untilEnd, type InFlight } from './ops/in-flight.ts'
 
 export type LogLine = Record<string, unknown>
 
@@ -20,6 +21,8 @@ export interface HandlerDeps {
   readonly authFailures?: RateLimiter
   /** True once the server is stopping: answers say Connection: close. */
   readonly draining?: () => boolean
+  /** Counts requests until their answer is sent, streamed exports until their last byte. */
+  readonly inFlight?: InFlight
   /** Receives one object per request; the server writes it as a JSON line. */
   readonly log: (line: LogLine) => void
   /** Counts every request (the app serves them at /metrics). */
@@ -76,9 +79,10 @@ function tooMany(decision: RateDecision, what: string): Response {
   )
 }
 
-export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining }: HandlerDeps) {
+export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining, inFlight }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
+    const ended = inFlight?.begin() ?? (() => {})
     const target = requestTarget(request)
     const { url } = target
     const given = request.headers.get('x-request-id')
@@ -89,6 +93,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
     let response: Response
     const headers: Record<string, string> = { ...ALWAYS, 'x-request-id': id }
     let items: number | undefined
+    let streamed = false
     try {
       if (!target.ok) {
         response = Response.json({ error: `Bad request: ${target.problem}` }, { status: 400 })
@@ -112,6 +117,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
         if (isApi && !refused) response = await withEtag(routed, response)
         if (facts.authFailed) authFailures?.take(addressKey)
         items = facts.items
+        streamed = facts.streamed === true
       }
     } catch (error) {
       // app.handle answers every error itself; this is the last guard.
@@ -119,7 +125,8 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
       log({ level: 'error', message: 'unhandled', request_id: id, error: String(error) })
     }
     if (draining?.()) headers.connection = 'close'
-    const answered = new Response(response.body, response)
+    const answered = new Response(streamed && response.body ? untilEnd(response.body, ended) : response.body, response)
+    if (!streamed) ended()
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 
     const seconds = (performance.now() - started) / 1000

@@ -7,6 +7,7 @@ import { openDatabase } from './db/dialect.ts'
 import { createHandler, lastResortResponse, type LogLine } from './http.ts'
 import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
+import { InFlight } from './ops/in-flight.ts'
 
 export interface RunningService {
   readonly url: string
@@ -35,6 +36,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
   })
   let draining = false
+  const inFlight = new InFlight()
   const handle = createHandler({
     app,
     rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }),
@@ -42,6 +44,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     log: writeLine,
     metrics,
     draining: () => draining,
+    inFlight,
   })
   const server = Bun.serve({
     hostname: config.host,
@@ -62,12 +65,14 @@ export async function startServer(config: Config): Promise<RunningService> {
       (stopping ??= (async () => {
         draining = true
         writeLine({ level: 'info', message: 'stopping: no new connections, waiting for requests in flight', grace_ms: config.shutdownGraceMs })
-        // Stops accepting; resolves when the requests in flight have been answered. A client that
-        // stopped reading a stream would hold it open until the idle timeout: the grace cuts it.
-        const drained = server.stop().then(() => true)
+        // Stops accepting and closes idle connections; then waits for the requests in flight,
+        // streamed exports to their last byte. A client that stopped reading would hold its
+        // stream open for ever: past the grace, what is still open is cut.
+        const stopped = server.stop()
+        const drained = Promise.all([stopped, inFlight.idle()]).then(() => true)
         const inTime = await Promise.race([drained, Bun.sleep(config.shutdownGraceMs).then(() => false)])
         if (!inTime) {
-          writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', pending_requests: server.pendingRequests })
+          writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', in_flight: inFlight.count })
           await server.stop(true)
         }
         await connection.destroy()

@@ -113,6 +113,15 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    test('while the server drains, every answer says Connection: close (keep-alive clients reconnect elsewhere); before, none does', async () => {
+      let draining = false
+      const handle = createHandler({ app: contractApp(ctx.connection), rateLimiter: new RateLimiter({ limit: 0 }), log: () => {}, draining: () => draining })
+      const send = (path: string) => handle(new Request(`http://localhost${path}`, { headers: { api_access_token: TOKENS.kpiTracker } }))
+      expect((await send(PATH)).headers.get('connection')).toBeNull()
+      draining = true
+      for (const path of [PATH, `${PATH}?format=csv`, '/health', '/nope']) expect((await send(path)).headers.get('connection')).toBe('close')
+    })
+
     test('a 200 within the limit says how much is left', async () => {
       const { send } = handler(10)
       const response = await send(PATH, { api_access_token: TOKENS.kpiTracker })

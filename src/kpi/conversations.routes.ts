@@ -113,6 +113,7 @@ export function conversationsRoutes(deps: KpiDeps) {
             request.method === 'HEAD'
               ? new Response(null, { headers: exportHeaders(format, filename) })
               : exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error))
+          factsOf(request).streamed = request.method !== 'HEAD'
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
           return response as unknown as void
         },

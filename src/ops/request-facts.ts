@@ -7,6 +7,8 @@ export interface RequestFacts {
   items?: number
   /** Set when the request's token was missing, unknown or not the KPI tracker's (limited per address). */
   authFailed?: boolean
+  /** Set when the answer is a streamed export: in flight until its last byte is read. */
+  streamed?: boolean
 }
 
 const facts = new WeakMap<Request, RequestFacts>()
