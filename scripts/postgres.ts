@@ -129,5 +129,7 @@ if (import.meta.main) {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  await new Promise(() => {})
+  // A timer keeps the process alive until a signal; a bare never-settling promise made Bun spin a
+  // core at 90% when run without a terminal (in the background).
+  setInterval(() => {}, 1 << 30)
 }

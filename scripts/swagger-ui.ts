@@ -24,14 +24,21 @@ export interface SwaggerSession {
   readonly page: Page
   /** URLs the page tried to load from anywhere but the service (all refused). */
   readonly offHostRequests: string[]
+  /** Console errors and warnings the page logged (a Content-Security-Policy violation is one). */
+  readonly consoleProblems: string[]
+  /** The page's localStorage, as the browser keeps it. */
+  localStorage(): Promise<Record<string, string>>
   /** Sets the given query parameters (others emptied), executes, and reads the shown response. */
   execute(query: Record<string, string>): Promise<Execution>
   screenshot(path: string): Promise<void>
   close(): Promise<void>
 }
 
-/** Opens Swagger UI of the service at `baseUrl`, authorized with `token`, the operation open for trying. */
-export async function openSwaggerUi(baseUrl: string, token: string): Promise<SwaggerSession> {
+/**
+ * Opens Swagger UI of the service at `baseUrl` (at `path`, /swagger by default), authorized with
+ * `token`, the operation open for trying.
+ */
+export async function openSwaggerUi(baseUrl: string, token: string, path = '/swagger'): Promise<SwaggerSession> {
   const executablePath = findChromium()
   if (!executablePath) throw new Error(`Chromium not found (looked at ${CHROMIUM_CANDIDATES.join(', ')}); apt-get install -y chromium`)
   const browser: Browser = await chromium.launch({
@@ -50,7 +57,11 @@ export async function openSwaggerUi(baseUrl: string, token: string): Promise<Swa
       return route.abort('internetdisconnected')
     })
     const page = await context.newPage()
-    await page.goto(`${baseUrl}/swagger`)
+    const consoleProblems: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') consoleProblems.push(message.text())
+    })
+    await page.goto(`${baseUrl}${path}`)
     await page.locator('.opblock-summary').first().waitFor({ timeout: 30_000 })
 
     await page.locator('button.authorize').first().click()
@@ -66,6 +77,8 @@ export async function openSwaggerUi(baseUrl: string, token: string): Promise<Swa
     return {
       page,
       offHostRequests,
+      consoleProblems,
+      localStorage: () => page.evaluate(() => ({ ...window.localStorage })),
       async execute(query) {
         for (const name of ['account_id', 'since', 'until', 'page', 'page_size']) {
           await page.locator(`tr[data-param-name="${name}"] input`).fill(query[name] ?? '')

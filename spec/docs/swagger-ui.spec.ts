@@ -26,6 +26,30 @@ describe('the Swagger UI page', () => {
     expect(page.text).not.toMatch(/https?:\/\//)
   })
 
+  test('with a trailing slash too: /swagger/ is the same local page, /swagger/json/ the same finished document', async () => {
+    const [page, slashed] = await Promise.all([request(app, '/swagger', { token: null }), request(app, '/swagger/', { token: null })])
+    expect(slashed.status).toBe(200)
+    expect(slashed.text).toBe(page.text)
+    const [document, slashedDocument] = await Promise.all([request(app, '/swagger/json', { token: null }), request(app, '/swagger/json/', { token: null })])
+    expect(slashedDocument.status).toBe(200)
+    expect(slashedDocument.body.openapi).toBe('3.1.0')
+    expect(slashedDocument.body).toEqual(document.body)
+  })
+
+  test('a Content-Security-Policy that allows only this service\'s own assets, and no framing', async () => {
+    for (const path of ['/swagger', '/swagger/']) {
+      const csp = (await request(app, path, { token: null })).headers.get('content-security-policy') ?? ''
+      const directives = Object.fromEntries(csp.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...values]) => [name, values.join(' ')]))
+      expect(directives['default-src']).toBe("'none'")
+      expect(directives['script-src']).toBe("'self'")
+      expect(directives['connect-src']).toBe("'self'")
+      expect(directives['frame-ancestors']).toBe("'none'")
+      expect(csp).not.toMatch(/https?:|\*|'unsafe-eval'/)
+      // No inline script: the page's own start-up is a file of this service.
+      expect((await request(app, path, { token: null })).text).not.toMatch(/<script>(?!<\/script>)/)
+    }
+  })
+
   test.each([
     ['swagger-ui-bundle.js', 'text/javascript'],
     ['swagger-ui.css', 'text/css'],
@@ -49,10 +73,11 @@ describe.skipIf(!chromiumPath)('Swagger UI in headless Chromium, network cut', (
   let session: SwaggerSession
   const screenshots = mkdtempSync(join(tmpdir(), 'kpi-swagger-'))
 
+  // Chromium alone takes about Bun's 5 s default here.
   beforeAll(async () => {
     service = await startService()
     session = await openSwaggerUi(service.url, DEMO_TOKEN)
-  })
+  }, 60_000)
   afterAll(async () => {
     await session?.close()
     await service?.stop()
@@ -77,4 +102,22 @@ describe.skipIf(!chromiumPath)('Swagger UI in headless Chromium, network cut', (
   test('nothing was requested from outside the host', () => {
     expect(session.offHostRequests).toEqual([])
   })
+
+  test('the Content-Security-Policy blocked nothing the page needs (no violation in the console)', () => {
+    expect(session.consoleProblems.filter((text) => /Content.Security.Policy/i.test(text))).toEqual([])
+  })
+
+  test('the token is not kept in localStorage (a reload asks for it again)', async () => {
+    expect(JSON.stringify(await session.localStorage())).not.toContain(DEMO_TOKEN)
+  })
+
+  test('unless the user opts in: /swagger/?persist_authorization=true keeps it across reloads', async () => {
+    const remembering = await openSwaggerUi(service.url, DEMO_TOKEN, '/swagger/?persist_authorization=true')
+    try {
+      expect(JSON.stringify(await remembering.localStorage())).toContain(DEMO_TOKEN)
+      expect((await remembering.execute({ page_size: '1' })).status).toBe(200)
+    } finally {
+      await remembering.close()
+    }
+  }, 60_000)
 })

@@ -27,15 +27,45 @@ export interface DocsInfo {
   readonly operations: OperationDocs
 }
 
-function page(info: DocsInfo): string {
+/**
+ * What the page may load: its own scripts, styles and images, and requests to this service only;
+ * no frame may embed it (clickjacking the Authorize dialog). Swagger UI draws icons from data:
+ * URIs; nothing else, and no inline script.
+ */
+export const SWAGGER_UI_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ')
+
+const INIT_SCRIPT = 'swagger-init.js'
+
+/**
+ * Swagger UI's start-up, served as a file (the CSP allows no inline script). The token typed into
+ * Authorize lives in the page's memory only, unless the user opts in with
+ * `?persist_authorization=true`: then Swagger UI keeps it in localStorage across reloads.
+ */
+function initScript(): string {
   const options = {
     url: OPENAPI_PATH,
     dom_id: '#swagger-ui',
     deepLinking: true,
-    persistAuthorization: true,
     tryItOutEnabled: true,
     displayRequestDuration: true,
   }
+  return `window.ui = SwaggerUIBundle(Object.assign(${JSON.stringify(options)}, {
+  persistAuthorization: new URLSearchParams(window.location.search).get('persist_authorization') === 'true',
+}))
+`
+}
+
+function page(info: DocsInfo): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -48,9 +78,14 @@ function page(info: DocsInfo): string {
 <body>
   <div id="swagger-ui"></div>
   <script src="${ASSETS_PATH}/swagger-ui-bundle.js"></script>
-  <script>window.ui = SwaggerUIBundle(${JSON.stringify(options)})</script>
+  <script src="${ASSETS_PATH}/${INIT_SCRIPT}"></script>
 </body>
 </html>`
+}
+
+/** A docs path without its trailing slashes: /swagger/ is /swagger, /swagger/json/ is /swagger/json. */
+function docsPath(request: Request): string {
+  return new URL(request.url).pathname.replace(/(.)\/+$/, '$1')
 }
 
 function escapeHtml(text: string): string {
@@ -59,16 +94,17 @@ function escapeHtml(text: string): string {
 
 export function swaggerDocs(info: DocsInfo) {
   const html = page(info)
+  const init = initScript()
   return new Elysia({ name: 'docs.swagger' })
     .onRequest(({ request }) => {
-      // Answered before routing, so the plugin's CDN page is never served.
-      if (request.method === 'GET' && new URL(request.url).pathname === SWAGGER_PATH) {
-        return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } })
+      // Answered before routing, so the plugin's CDN page is never served, with or without the slash.
+      if ((request.method === 'GET' || request.method === 'HEAD') && docsPath(request) === SWAGGER_PATH) {
+        return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': SWAGGER_UI_CSP } })
       }
     })
     .onAfterHandle({ as: 'global' }, ({ request, response }) => {
       // The plugin's document, finished into valid OpenAPI 3.1 (openapi.ts says what that takes).
-      if (new URL(request.url).pathname === OPENAPI_PATH) return Response.json(finishOpenApi(response, info.operations))
+      if (docsPath(request) === OPENAPI_PATH) return Response.json(finishOpenApi(response, info.operations))
     })
     .use(
       swagger({
@@ -95,6 +131,7 @@ export function swaggerDocs(info: DocsInfo) {
     .get(
       `${ASSETS_PATH}/:file`,
       ({ params, set }) => {
+        if (params.file === INIT_SCRIPT) return new Response(init, { headers: { 'content-type': 'text/javascript; charset=utf-8' } })
         const type = ASSETS[params.file]
         if (type === undefined) {
           set.status = 404
