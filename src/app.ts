@@ -6,9 +6,11 @@ import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
-import { PARAMETER_RULES } from './kpi/conversations.model.ts'
-import { CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
-import { healthRoutes } from './ops/health.routes.ts'
+import { INTEGER_PARAMETERS, PARAMETER_RULES } from './kpi/conversations.model.ts'
+import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
+import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
+import { METRICS_RESPONSES, metricsRoutes } from './ops/metrics.routes.ts'
+import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
 import { TtlCache } from './ttl-cache.ts'
 import { Metrics } from './ops/metrics.ts'
@@ -86,13 +88,21 @@ export function createApp(deps: AppDeps) {
         description:
           'Internal endpoint for VBET KPI analysis. Returns paginated conversation data scoped to VBET accounts. ' +
           'Authorize with the KPI tracker\'s api_access_token, then try GET /api/v1/kpi/conversations.',
-        operations: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES },
+        document: {
+          operations: {
+            [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES,
+            'GET /health': HEALTH_RESPONSES,
+            'GET /ready': READY_RESPONSES,
+            'GET /metrics': METRICS_RESPONSES,
+          },
+          headers: RESPONSE_HEADERS,
+          integerParameters: INTEGER_PARAMETERS,
+          parameters: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_HEADER_PARAMETERS },
+        },
       }),
     )
     .use(healthRoutes(connection))
-    .get('/metrics', () => new Response(metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }), {
-      detail: { hide: true },
-    })
+    .use(metricsRoutes(metrics))
     .use(conversationsRoutes(kpi))
 }
 

@@ -23,11 +23,44 @@ describe('the OpenAPI document', () => {
     await SwaggerParser.validate(structuredClone(served))
   })
 
-  test('has exactly the one operation, under its security scheme: the api_access_token header', () => {
-    expect(Object.keys(served.paths)).toEqual(['/api/v1/kpi/conversations'])
-    expect(Object.keys(served.paths['/api/v1/kpi/conversations'])).toEqual(['get'])
+  test('the KPI operation under either spelling of the token header; the operational paths apart, without a token', () => {
+    expect(Object.keys(served.paths).sort()).toEqual(['/api/v1/kpi/conversations', '/health', '/metrics', '/ready'])
+    for (const path of Object.keys(served.paths)) expect(Object.keys(served.paths[path])).toEqual(['get'])
     expect(served.components.securitySchemes.api_access_token).toMatchObject({ type: 'apiKey', in: 'header', name: 'api_access_token' })
-    expect(operation.security).toEqual([{ api_access_token: [] }])
+    expect(served.components.securitySchemes.api_access_token_dashed).toMatchObject({ type: 'apiKey', in: 'header', name: 'api-access-token' })
+    // Two requirement objects: either one satisfies.
+    expect(operation.security).toEqual([{ api_access_token: [] }, { api_access_token_dashed: [] }])
+    expect(operation.tags).toEqual(['KPI'])
+    for (const path of ['/health', '/ready', '/metrics']) {
+      expect(served.paths[path].get.tags).toEqual(['Operations'])
+      expect(served.paths[path].get.security).toEqual([])
+    }
+    expect(served.paths['/ready'].get.responses['503'].content['application/json'].schema).toMatchObject({ required: ['error'] })
+    expect(Object.keys(served.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain'])
+  })
+
+  test('servers, licence and contact are present (a relative server: the host that serves the document)', () => {
+    expect(served.servers).toEqual([{ url: '/', description: expect.any(String) }])
+    expect(served.info.license).toMatchObject({ name: expect.any(String), identifier: expect.stringMatching(/^LicenseRef-/) })
+    expect(served.info.contact.name).toBeString()
+  })
+
+  test('every response of every operation declares the headers the service sends with it', () => {
+    const headersOf = (path: string, status: string) =>
+      Object.keys(served.paths[path].get.responses[status].headers ?? {}).filter((name) => served.components.headers[name] !== undefined)
+    for (const path of Object.keys(served.paths)) {
+      for (const status of Object.keys(served.paths[path].get.responses)) expect(headersOf(path, status)).toEqual(expect.arrayContaining(['X-Request-Id', 'X-Content-Type-Options']))
+    }
+    const rate = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']
+    expect(headersOf('/api/v1/kpi/conversations', '200')).toEqual(expect.arrayContaining([...rate, 'ETag', 'Cache-Control', 'Content-Disposition']))
+    expect(headersOf('/api/v1/kpi/conversations', '304')).toEqual(expect.arrayContaining([...rate, 'ETag']))
+    for (const status of ['429', '503']) expect(headersOf('/api/v1/kpi/conversations', status)).toEqual(expect.arrayContaining([...rate, 'Retry-After']))
+    expect(headersOf('/api/v1/kpi/conversations', 'default')).toContain('Allow')
+    expect(headersOf('/ready', '503')).toContain('Retry-After')
+  })
+
+  test('If-None-Match is a documented header parameter', () => {
+    expect(parameter('If-None-Match')).toMatchObject({ in: 'header', required: false, schema: { type: 'string' } })
   })
 
   test('every query parameter of the API document (and the opt-in format and cursor), optional, with its type, default, bounds and description', () => {
@@ -40,17 +73,24 @@ describe('the OpenAPI document', () => {
       ['page_size', 'query', false],
       ['format', 'query', false],
       ['cursor', 'query', false],
+      ['If-None-Match', 'header', false],
     ])
-    expect(parameter('account_id').schema).toMatchObject({ type: 'integer' })
+    // Integers in query text are plain decimal (1e3, +5, 0x10 are 422): a pattern says so, as a validator reads it.
+    for (const name of ['account_id', 'since', 'until', 'page', 'page_size']) {
+      expect(parameter(name).schema).toMatchObject({ type: 'string', pattern: '^-?[0-9]+$' })
+      for (const text of ['1e3', '+5', '0x10', ' 5', '1.0', '']) expect(new RegExp(parameter(name).schema.pattern).test(text)).toBe(false)
+      for (const text of ['5', '-3', '1736467200']) expect(new RegExp(parameter(name).schema.pattern).test(text)).toBe(true)
+    }
     for (const name of ['since', 'until']) {
-      expect(parameter(name).schema).toMatchObject({ type: 'integer', minimum: -62135596800, maximum: 253402300799 })
+      expect(parameter(name).description).toContain('at least -62135596800, at most 253402300799')
       expect(parameter(name).description).toContain('Unix timestamp')
     }
     expect(parameter('since').description).toContain('100 years ago')
     expect(parameter('until').description).toContain('end of today')
     expect(parameter('sort_direction').schema).toMatchObject({ type: 'string', enum: ['asc', 'desc'], default: 'asc' })
-    expect(parameter('page').schema).toMatchObject({ type: 'integer', default: 1 })
-    expect(parameter('page_size').schema).toMatchObject({ type: 'integer', default: 20 })
+    expect(parameter('page').schema).toMatchObject({ default: '1' })
+    expect(parameter('page').description).toContain('at most 2147483647')
+    expect(parameter('page_size').schema).toMatchObject({ default: '20' })
     expect(parameter('page_size').description).toContain('Clamped to [1, 1000]')
     for (const p of operation.parameters) {
       expect(p.description.length).toBeGreaterThan(10)
@@ -79,9 +119,9 @@ describe('the OpenAPI document', () => {
     expect(operation.responses['304'].content).toBeUndefined()
   })
 
-  test('401, 422, 429 and 503: described, with the {"error"} schema and an example', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '304', '401', '422', '429', '503'])
-    for (const status of ['401', '422', '429', '503']) {
+  test('400, 401, 422, 429, 503 and any other error (404, 405, 500): described, with the {"error"} schema and an example', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '304', '400', '401', '422', '429', '503', 'default'])
+    for (const status of ['400', '401', '422', '429', '503', 'default']) {
       const response = operation.responses[status]
       expect(response.description.length).toBeGreaterThan(10)
       const json = response.content['application/json']
@@ -89,6 +129,8 @@ describe('the OpenAPI document', () => {
       expect(Value.Check(ErrorBody, json.example)).toBe(true)
     }
     expect(operation.responses['401'].content['application/json'].example).toEqual({ error: 'Invalid Access Token' })
+    expect(operation.responses.default.description).toContain('404')
+    expect(operation.responses.default.description).toContain('405')
   })
 
   test('the API document\'s example requests are in the operation\'s description', () => {
@@ -113,10 +155,16 @@ describe('finishOpenApi', () => {
       },
     },
   }
-  const finished = finishOpenApi(generated, { 'GET /x': { 200: { description: 'fine', example: 7 } } }) as any
+  const finished = finishOpenApi(generated, { operations: { 'GET /x': { 200: { description: 'fine', example: 7 } } } }) as any
+  const integers = finishOpenApi(generated, { operations: {}, integerParameters: ['n'] }) as any
 
   test('unwraps the coercion unions, drops parameter examples, keeps the bounds', () => {
     expect(finished.paths['/x'].get.parameters).toEqual([{ name: 'n', in: 'query', schema: { minimum: 1, type: 'integer' } }])
+  })
+  test('an integer parameter becomes a decimal string, its bounds said in words', () => {
+    expect(integers.paths['/x'].get.parameters).toEqual([
+      { name: 'n', in: 'query', description: 'A decimal integer, at least 1.', schema: { description: 'A decimal integer, at least 1.', type: 'string', pattern: '^-?[0-9]+$' } },
+    ])
   })
   test('responses: JSON only, with the given description and example, or the generator\'s description', () => {
     expect(finished.paths['/x'].get.responses).toEqual({

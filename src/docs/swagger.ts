@@ -6,9 +6,13 @@ import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { finishOpenApi, type OperationDocs } from './openapi.ts'
+import { finishOpenApi, type DocumentDocs } from './openapi.ts'
 
 export const SWAGGER_PATH = '/swagger'
+export const API_TOKEN_SCHEME = 'api_access_token'
+export const API_TOKEN_DASHED_SCHEME = 'api_access_token_dashed'
+/** An operation's security: either spelling of the token header. */
+export const API_TOKEN_SECURITY: Array<Record<string, string[]>> = [{ [API_TOKEN_SCHEME]: [] }, { [API_TOKEN_DASHED_SCHEME]: [] }]
 export const OPENAPI_PATH = '/swagger/json'
 const ASSETS_PATH = '/swagger/assets'
 
@@ -23,8 +27,8 @@ export interface DocsInfo {
   readonly title: string
   readonly version: string
   readonly description: string
-  /** Descriptions and examples of the operations' responses (see openapi.ts). */
-  readonly operations: OperationDocs
+  /** What the finishing step adds: responses' descriptions, examples and headers, parameters (see openapi.ts). */
+  readonly document: DocumentDocs
 }
 
 /**
@@ -104,7 +108,7 @@ export function swaggerDocs(info: DocsInfo) {
     })
     .onAfterHandle({ as: 'global' }, ({ request, response }) => {
       // The plugin's document, finished into valid OpenAPI 3.1 (openapi.ts says what that takes).
-      if (docsPath(request) === OPENAPI_PATH) return Response.json(finishOpenApi(response, info.operations))
+      if (docsPath(request) === OPENAPI_PATH) return Response.json(finishOpenApi(response, info.document))
     })
     .use(
       swagger({
@@ -113,15 +117,34 @@ export function swaggerDocs(info: DocsInfo) {
         specPath: OPENAPI_PATH,
         exclude: [SWAGGER_PATH, OPENAPI_PATH, new RegExp(`^${ASSETS_PATH}/`)],
         documentation: {
-          info: { title: info.title, version: info.version, description: info.description },
-          tags: [{ name: 'KPI', description: 'Conversation data of the VBET accounts' }],
+          info: {
+            title: info.title,
+            version: info.version,
+            description: info.description,
+            contact: { name: 'The maintainers of the KPI Conversations API' },
+            // Internal software: no open-source licence; an SPDX LicenseRef names it as such.
+            // (OpenAPI 3.1's `identifier`: the plugin's types are 3.0's.)
+            license: { name: 'Proprietary, internal use only', identifier: 'LicenseRef-Proprietary' } as { name: string },
+          },
+          // Relative: requests go to whichever host served this document (the demo, a deployment).
+          servers: [{ url: '/', description: 'The service that serves this document' }],
+          tags: [
+            { name: 'KPI', description: 'Conversation data of the VBET accounts' },
+            { name: 'Operations', description: 'Liveness, readiness and metrics, for orchestrators and scrapers; no token.' },
+          ],
           components: {
             securitySchemes: {
-              api_access_token: {
+              [API_TOKEN_SCHEME]: {
                 type: 'apiKey',
                 in: 'header',
                 name: 'api_access_token',
-                description: 'The KPI tracker user\'s access token (the platform also reads the api-access-token spelling).',
+                description: 'The KPI tracker user\'s access token.',
+              },
+              [API_TOKEN_DASHED_SCHEME]: {
+                type: 'apiKey',
+                in: 'header',
+                name: 'api-access-token',
+                description: 'The same token under the spelling some proxies keep (they drop headers with underscores). Either header is enough.',
               },
             },
           },

@@ -5,7 +5,9 @@ import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
 import { MethodNotAllowedError, UnauthorizedError, ValidationError } from '../errors.ts'
 import { readAccessToken } from './access-token.ts'
-import type { ResponseDoc } from '../docs/openapi.ts'
+import type { ResponseDocs } from '../docs/openapi.ts'
+import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
+import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
 import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse } from './conversations.export.ts'
@@ -13,13 +15,15 @@ import { authenticate, openExport, readConversationsPage, type KpiDeps } from '.
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
 
-/** What the OpenAPI document says of each answer, with the API document's examples. */
-export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
+/** What the OpenAPI document says of each answer, with the API document's examples and the headers each carries. */
+export const CONVERSATIONS_RESPONSES: ResponseDocs = {
   200: {
     description:
       'A page of conversations (JSON); with format=csv or format=ndjson (or the matching Accept), every conversation of the range, streamed. ' +
-      'JSON pages carry a strong ETag and Cache-Control: private, no-store.',
+      'JSON pages carry a strong ETag and Cache-Control: private, no-store; exports a Content-Disposition. ' +
+      'A generated client that wants the page alone asks for application/json (openapi-fetch: createClient<paths, "application/json">()).',
     example: DOCUMENTED_EXAMPLE,
+    headers: [...EVERY_API_ANSWER, 'ETag', 'Cache-Control', 'Content-Disposition'],
     otherContent: {
       'text/csv': {
         schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${CSV_COLUMNS.join(',')}; labels joined with ;` },
@@ -28,21 +32,58 @@ export const CONVERSATIONS_RESPONSES: Record<number, ResponseDoc> = {
       'application/x-ndjson': { schema: { type: 'string', description: 'One payload item as JSON a line.' } },
     },
   },
-  304: { description: 'Not modified: the If-None-Match header holds the ETag of this very answer.' },
+  304: {
+    description: 'Not modified: the If-None-Match header holds the ETag of this very answer. No body.',
+    headers: [...EVERY_API_ANSWER, 'ETag', 'Cache-Control'],
+  },
+  400: {
+    description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
+    example: { error: 'Bad request: the Host header is malformed or repeated' },
+    jsonSchema: ErrorBody,
+    headers: EVERY_ANSWER,
+  },
   401: {
-    description: 'No token, an unknown token, a token that is not the KPI tracker\'s, or account_id not in the VBET allowlist.',
+    description: 'No token, an unknown token, a token that is not the KPI tracker\'s, two different tokens, or account_id not in the VBET allowlist.',
     example: { error: 'Invalid Access Token' },
+    headers: EVERY_API_ANSWER,
   },
   422: {
     description: 'A parameter the API does not take: since or until not an integer Unix timestamp, sort_direction not asc/desc, and the like.',
     example: { error: PARAMETER_RULES.since },
+    headers: EVERY_API_ANSWER,
   },
   429: {
-    description: 'Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default); retry after the Retry-After seconds.',
+    description:
+      'Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default), or past the failed authentications allowed from one address ' +
+      '(AUTH_FAILURES_PER_MINUTE, 30); retry after the Retry-After seconds.',
     example: { error: 'Too many requests: at most 600 requests a minute for one token; retry after 12 s' },
+    headers: [...EVERY_API_ANSWER, 'Retry-After'],
   },
-  503: { description: 'The database did not answer in time; retry after the Retry-After seconds.', example: { error: 'The database is unavailable; try again shortly' } },
+  503: {
+    description: 'The database did not answer in time; retry after the Retry-After seconds.',
+    example: { error: 'The database is unavailable; try again shortly' },
+    headers: [...EVERY_API_ANSWER, 'Retry-After'],
+  },
+  default: {
+    description:
+      'Any other error, in the same {"error"} shape: 404 for a path that is not an operation of this API, 405 for a method the path ' +
+      'does not take (with Allow), 500 for a defect of the service (logged; the body says nothing of it).',
+    example: { error: 'Resource could not be found' },
+    jsonSchema: ErrorBody,
+    headers: [...EVERY_ANSWER, 'Allow'],
+  },
 }
+
+/** Request headers the route reads besides the token, for the OpenAPI document. */
+export const CONVERSATIONS_HEADER_PARAMETERS = [
+  {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'The ETag of an earlier JSON answer to the same request: while the answer is unchanged, it is 304 with no body.',
+    schema: { type: 'string' },
+  },
+]
 
 /**
  * Checks the query text against the schema before Elysia coerces it, so that every bad parameter
@@ -137,8 +178,9 @@ export function conversationsRoutes(deps: KpiDeps) {
             '',
             'Opt-in additions: `cursor` for keyset pagination, `format=csv` / `format=ndjson` (or the Accept header) for a streamed export of the whole range.',
           ].join('\n'),
+          operationId: 'listConversations',
           tags: ['KPI'],
-          security: [{ api_access_token: [] }],
+          security: API_TOKEN_SECURITY,
         },
       },
     )

@@ -1,13 +1,46 @@
 // Health endpoints an orchestrator understands: /health says the process answers (liveness),
 // /ready says the database answers too (readiness): 503 while it does not.
+import { Type } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
 import type { Connection } from '../db/dialect.ts'
+import type { ResponseDocs } from '../docs/openapi.ts'
+import { EVERY_ANSWER } from '../docs/response-headers.ts'
 import { ServiceUnavailableError } from '../errors.ts'
+import { ErrorBody } from '../kpi/conversations.model.ts'
 import { ping } from '../kpi/conversations.repository.ts'
+
+export const HealthBody = Type.Object({ status: Type.Literal('ok') }, { description: 'The process answers.' })
+export const ReadyBody = Type.Object({ status: Type.Literal('ready') }, { description: 'The process and its database answer.' })
+
+const BAD_HOST = {
+  description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
+  jsonSchema: ErrorBody,
+  headers: EVERY_ANSWER,
+}
+
+/** The operational answers, for the OpenAPI document. */
+export const HEALTH_RESPONSES: ResponseDocs = {
+  200: { description: 'The process answers (liveness).', example: { status: 'ok' }, headers: EVERY_ANSWER },
+  400: BAD_HOST,
+}
+export const READY_RESPONSES: ResponseDocs = {
+  200: { description: 'The database answers too (readiness).', example: { status: 'ready' }, headers: EVERY_ANSWER },
+  400: BAD_HOST,
+  503: {
+    description: 'The database does not answer: take the instance out of rotation (do not restart it).',
+    example: { error: 'The database is not reachable' },
+    headers: [...EVERY_ANSWER, 'Retry-After'],
+  },
+}
+
+const operational = (operationId: string, summary: string, description: string) => ({ operationId, summary, description, tags: ['Operations'], security: [] })
 
 export function healthRoutes(connection: Connection) {
   return new Elysia({ name: 'ops.health' })
-    .get('/health', () => ({ status: 'ok' }), { detail: { hide: true } })
+    .get('/health', () => ({ status: 'ok' as const }), {
+      response: { 200: HealthBody },
+      detail: operational('getHealth', 'Liveness: the process answers', '200 while the process answers, whatever the database does. No token.'),
+    })
     .get(
       '/ready',
       async () => {
@@ -17,8 +50,15 @@ export function healthRoutes(connection: Connection) {
           // Whatever the database said, the answer is "not ready", not a defect of ours.
           throw new ServiceUnavailableError('The database is not reachable', { cause: error })
         }
-        return { status: 'ready' }
+        return { status: 'ready' as const }
       },
-      { detail: { hide: true } },
+      {
+        response: { 200: ReadyBody, 503: ErrorBody },
+        detail: operational(
+          'getReadiness',
+          'Readiness: the process and its database answer',
+          '200 when the database answers a ping, 503 when it does not: take the instance out of rotation, do not restart it. No token.',
+        ),
+      },
     )
 }
