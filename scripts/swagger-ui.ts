@@ -65,9 +65,10 @@ export async function openSwaggerUi(baseUrl: string, token: string, path = '/swa
     await page.locator('.opblock-summary').first().waitFor({ timeout: 30_000 })
 
     await page.locator('button.authorize').first().click()
+    // Two schemes (the two header spellings), either enough: the first, api_access_token.
     await page.locator('.modal-ux input').first().fill(token)
-    await page.locator('.modal-ux button.authorize').click()
-    await page.locator('.modal-ux button.btn-done').click()
+    await page.locator('.modal-ux button.authorize').first().click()
+    await page.locator('.modal-ux button.btn-done').first().click()
 
     await page.locator('.opblock-summary').first().click()
     // The page enables "Try it out" by default; the button then reads "Cancel".
