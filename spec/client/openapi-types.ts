@@ -274,7 +274,7 @@ export interface operations {
             query?: {
                 /** @description Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts. A decimal integer. */
                 account_id?: string;
-                /** @description Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago. A decimal integer, at least -62135596800, at most 253402300799. */
+                /** @description Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago (from the start of that day, UTC). A decimal integer, at least -62135596800, at most 253402300799. */
                 since?: string;
                 /** @description Unix timestamp (seconds). Return conversations created at or before this time (the whole second). Default: the end of today (UTC). A decimal integer, at least -62135596800, at most 253402300799. */
                 until?: string;

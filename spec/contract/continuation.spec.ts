@@ -55,6 +55,28 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    test('without since/until, with the clock moving between pages within a day: nothing repeated, nothing skipped, the count reused', async () => {
+      // The default range is whole days: a walk that sends no since/until keeps one scope all day.
+      let now = Date.parse('2026-01-20T12:00:00Z')
+      const statements: string[] = []
+      const connection = openDatabase(ctx.database.config, { readonly: true, onQuery: (text) => statements.push(text) })
+      try {
+        const app = contractApp(connection, { now: () => new Date(now) })
+        const first = await conversations(app, { page_size: 5, page: 1 })
+        now += 7_000 // seven seconds later
+        await insertRows(ctx.connection, 'conversations', [
+          buildConversation(seededFaker(2), { id: 901, account_id: 3, display_id: 901, created_at: '2026-01-10 08:30:01', status: 0 }),
+        ])
+        statements.length = 0
+        const second = await conversations(app, { page_size: 5, page: 2 })
+        expect([...ids(first), ...ids(second)]).toEqual(ALL_VBET_ASC.slice(0, 10))
+        expect(statements.some((text) => /count\(\*\)/i.test(text))).toBe(false) // the same scope: its count is reused
+      } finally {
+        await connection.destroy()
+        await ctx.connection.db.deleteFrom('conversations').where('id', '=', 901).execute()
+      }
+    })
+
     test('descending, and per account, continue the same way', async () => {
       const app = contractApp(ctx.connection)
       const desc = [...ALL_VBET_ASC].reverse()

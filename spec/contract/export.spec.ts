@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
       const response = await conversations(app(), { format: 'csv', page: 3, page_size: 2 })
       expect(response.status).toBe(200)
       expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present')
-      expect(response.headers.get('content-disposition')).toBe('attachment; filename="kpi-conversations_19260120T120000Z_20260120T235959Z.csv"')
+      expect(response.headers.get('content-disposition')).toBe('attachment; filename="kpi-conversations_19260120T000000Z_20260120T235959Z.csv"')
       expect(response.text.startsWith(`${HEADER}\r\n`)).toBe(true) // text() drops the BOM; the bytes below keep it
       expect(response.text.endsWith('\r\n')).toBe(true)
       expect(csvIds(response.text)).toEqual([...ALL_VBET_ASC])

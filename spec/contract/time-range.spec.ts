@@ -21,10 +21,10 @@ for (const dialect of DIALECTS) {
       return ids(response)
     }
 
-    test('defaults: from 100 years ago (1926-01-20T12:00:00Z, inclusive) to the end of today (UTC)', async () => {
+    test('defaults: from the start of the day 100 years ago (1926-01-20T00:00:00Z, inclusive) to the end of today (UTC)', async () => {
       const found = await list({})
       expect(found).toEqual([...ALL_VBET_ASC])
-      expect(found).toContain(113) // created exactly 100 years before "now"
+      expect(found).toContain(113) // created 100 years before "now", later that day
       expect(found).not.toContain(112) // 101 years ago
       expect(found).toContain(110) // 23:59:59.5 today
       expect(found).not.toContain(111) // 00:00:00 tomorrow

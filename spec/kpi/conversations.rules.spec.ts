@@ -44,12 +44,17 @@ describe('clampPage', () => {
 })
 
 describe('defaults of since and until', () => {
-  test('since: 100 calendar years before now, to the second', () => {
-    expect(defaultSince(new Date('2026-01-20T12:34:56.789Z'))).toBe(Date.parse('1926-01-20T12:34:56Z') / 1000)
+  test('since: the start (UTC) of the day 100 calendar years before today, the same all day long', () => {
+    expect(defaultSince(new Date('2026-01-20T12:34:56.789Z'))).toBe(Date.parse('1926-01-20T00:00:00Z') / 1000)
+    // Stable within a day, so caches and page continuation work for requests without since.
+    for (const time of ['2026-01-20T00:00:00Z', '2026-01-20T00:00:01Z', '2026-01-20T23:59:59.999Z']) {
+      expect(defaultSince(new Date(time))).toBe(Date.parse('1926-01-20T00:00:00Z') / 1000)
+    }
+    expect(defaultSince(new Date('2026-01-21T00:00:00Z'))).toBe(Date.parse('1926-01-21T00:00:00Z') / 1000)
   })
   test('since on 29 February goes to 1 March a century earlier when that year has none', () => {
-    expect(defaultSince(new Date('2024-02-29T00:00:00Z'))).toBe(Date.parse('1924-02-29T00:00:00Z') / 1000)
-    expect(defaultSince(new Date('2000-02-29T00:00:00Z'))).toBe(Date.parse('1900-03-01T00:00:00Z') / 1000)
+    expect(defaultSince(new Date('2024-02-29T10:00:00Z'))).toBe(Date.parse('1924-02-29T00:00:00Z') / 1000)
+    expect(defaultSince(new Date('2000-02-29T10:00:00Z'))).toBe(Date.parse('1900-03-01T00:00:00Z') / 1000)
   })
   test('until: the last second of today, UTC', () => {
     expect(defaultUntil(new Date('2026-01-20T00:00:00Z'))).toBe(Date.parse('2026-01-20T23:59:59Z') / 1000)

@@ -24,7 +24,7 @@ export const ConversationsQuery = t.Object({
     t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' }),
   ),
   since: t.Optional(
-    unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago.'),
+    unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago (from the start of that day, UTC).'),
   ),
   until: t.Optional(
     unixTimestamp(

@@ -32,9 +32,14 @@ export function clampPage(page: number | undefined): number {
   return page === undefined || page < 1 ? PAGE_DEFAULT : page
 }
 
-/** The default `since`: 100 calendar years before now (UTC), as a Unix timestamp. */
+/**
+ * The default `since`: the start (00:00:00 UTC) of the day 100 calendar years before today, as a
+ * Unix timestamp. Whole days, like the default `until`: requests without since/until on one day
+ * resolve to one scope, so the count cache and page continuation serve them (to the second, they
+ * would hit only within the same second).
+ */
 export function defaultSince(now: Date): number {
-  const then = new Date(now.getTime())
+  const then = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
   then.setUTCFullYear(then.getUTCFullYear() - 100)
   return wholeSeconds(then)
 }
