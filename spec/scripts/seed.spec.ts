@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.ts'
 import { openDatabase } from '../../src/db/dialect.ts'
 import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
 import { conversations } from '../helpers.ts'
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../setup.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'kpi-seed-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -58,3 +59,31 @@ describe('scripts/seed.ts', () => {
     expect(output).toContain('refusing to write to it')
   })
 })
+
+for (const dialect of DIALECTS) {
+  describe(`[${dialect}] a seeded development database`, () => {
+    let database: TestDatabase | undefined
+    afterAll(() => database?.destroy())
+
+    test('takes new rows with their ids from the database afterwards: every sequence is past the ids the seed wrote', async () => {
+      database = await createTestDatabase(dialect)
+      const url = database.config.dialect === 'postgres' ? database.config.url : `sqlite:${database.config.filename}`
+      const { code, output } = await seed(url, '--conversations', '50')
+      expect([code, output]).toEqual([0, expect.stringContaining('with 50 conversations')])
+      const { db } = database.connection
+      // What the platform (or a developer) does next: rows without an id.
+      const account = await db.insertInto('accounts').values({ name: 'After the seed' }).returning('id').executeTakeFirstOrThrow()
+      const user = await db.insertInto('users').values({ name: 'New Agent', email: 'new@example.com' }).returning('id').executeTakeFirstOrThrow()
+      await db.insertInto('access_tokens').values({ owner_type: 'User', owner_id: user.id, token: 'after-the-seed-token' }).execute()
+      const contact = await db.insertInto('contacts').values({ account_id: account.id, name: 'New Contact' }).returning('id').executeTakeFirstOrThrow()
+      const conversation = await db
+        .insertInto('conversations')
+        .values({ account_id: account.id, inbox_id: 1, display_id: 1, status: 0, contact_id: contact.id, created_at: '2026-01-01 00:00:00', updated_at: '2026-01-01 00:00:00' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      const tag = await db.insertInto('tags').values({ name: 'after-the-seed' }).returning('id').executeTakeFirstOrThrow()
+      await db.insertInto('taggings').values({ tag_id: tag.id, taggable_type: 'Conversation', taggable_id: conversation.id, context: 'labels' }).execute()
+      expect(conversation.id).toBeGreaterThan(50)
+    })
+  })
+}

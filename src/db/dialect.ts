@@ -44,6 +44,12 @@ export interface Dialect {
   readonly types: SchemaTypes
   /** True when an error means the database cannot be reached or gave up in time (answered as 503). */
   isUnavailable(error: unknown): boolean
+  /**
+   * Moves `table`'s id sequence past the largest id in it, after rows were written with explicit
+   * ids (seeding, fixtures), so that the next insert without one does not collide. SQLite's
+   * AUTOINCREMENT does this by itself; PostgreSQL's serial sequences do not.
+   */
+  syncIdSequence(db: Kysely<Database>, table: keyof Database): Promise<void>
 }
 
 export interface SchemaTypes {
@@ -83,6 +89,7 @@ const sqliteDialect: Dialect = {
     autoIncrement: true,
   },
   isUnavailable: (error) => /SQLITE_BUSY|SQLITE_CANTOPEN|database is locked/i.test(String((error as Error)?.message ?? error)),
+  syncIdSequence: async () => {},
 }
 
 // Connection-level failures: refused, reset, DNS, timeouts of the driver, and the server's own
@@ -112,6 +119,10 @@ const postgresDialect: Dialect = {
     const cause = (error as { cause?: unknown })?.cause
     if (cause && cause !== error && postgresDialect.isUnavailable(cause)) return true
     return PG_UNAVAILABLE_MESSAGES.test(String((error as Error)?.message ?? ''))
+  },
+  syncIdSequence: async (db, table) => {
+    // setval(…, max, true): the next id is max + 1; an empty table starts at 1 (setval to 1, not called).
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(table)}`.execute(db)
   },
 }
 
