@@ -57,6 +57,14 @@ export async function startServer(config: Config): Promise<RunningService> {
   })
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
   writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database) })
+  if (database.dialect === 'postgres' && config.cursorSecret === undefined) {
+    writeLine({
+      level: 'warn',
+      message:
+        'CURSOR_SECRET is not set: cursors are signed with a random secret of this process, so a cursor walk breaks (422) at a restart ' +
+        'and on any other instance behind a load balancer. Set CURSOR_SECRET (32+ characters), the same on every instance.',
+    })
+  }
 
   let stopping: Promise<void> | undefined
   return {

@@ -76,9 +76,14 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] the database as prod
         expect((await response.json()).meta.items_count).toBe(15)
         expect(service.output()).not.toContain('demo token')
         expect(service.output()).not.toContain(TOKENS.kpiTracker)
+        // A real database without CURSOR_SECRET: cursors would die with this process, and on any other instance.
+        expect(service.output()).toMatch(/"level":"warn","message":"CURSOR_SECRET is not set[^"]*restart[^"]*instance/)
       } finally {
         expect(await service.stop()).toBe(0)
       }
+      const withSecret = await startService({ DATABASE_URL: readerUrl.toString(), CURSOR_SECRET: 'x'.repeat(32) })
+      expect(withSecret.output()).not.toContain('CURSOR_SECRET')
+      expect(await withSecret.stop()).toBe(0)
       // No migration table, no index, nothing: the same tables as before it started.
       expect(await tables()).toEqual(before)
     } finally {
