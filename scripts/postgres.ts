@@ -47,14 +47,16 @@ export function findPostgresBin(env: Record<string, string | undefined> = proces
   return candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')))
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
   const { port } = server
   server.stop(true)
   return port
 }
 
-async function run(command: string[], asUser: string | undefined): Promise<void> {
+/** Runs `command` (as `asUser` when given, through runuser) and fails with its output if it fails. */
+export async function run(command: string[], asUser: string | undefined): Promise<void> {
   const argv = asUser ? ['runuser', '-u', asUser, '--', ...command] : command
   const child = Bun.spawn(argv, { stdout: 'pipe', stderr: 'pipe' })
   const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
@@ -68,8 +70,7 @@ async function run(command: string[], asUser: string | undefined): Promise<void>
 export async function startThrowawayPostgres(options: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const bin = findPostgresBin()
   if (!bin) throw new Error(INSTALL_HINT)
-  const isRoot = process.getuid?.() === 0
-  const user = isRoot ? (await userExists('postgres') ? 'postgres' : 'nobody') : undefined
+  const user = await serverUser()
   const dataDir = mkdtempSync(join(tmpdir(), 'kpi-pg-'))
   if (user) await run(['chown', user, dataDir], undefined)
 
@@ -113,6 +114,12 @@ export async function startThrowawayPostgres(options: ThrowawayOptions = {}): Pr
     }
   }
   return started!
+}
+
+/** Who runs database servers and poolers here: the postgres (or nobody) user when we are root, else ourselves. */
+export async function serverUser(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return undefined
+  return (await userExists('postgres')) ? 'postgres' : 'nobody'
 }
 
 async function userExists(name: string): Promise<boolean> {

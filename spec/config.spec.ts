@@ -25,7 +25,7 @@ describe('loadConfig', () => {
 
   test('postgres:// and postgresql:// select PostgreSQL, with pool and timeouts', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://u:secret@db:5433/chatwoot', DB_POOL_SIZE: '4', DB_CONNECT_TIMEOUT_MS: '2000', DB_STATEMENT_TIMEOUT_MS: '9000' })
-    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:secret@db:5433/chatwoot', poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 9000 })
+    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:secret@db:5433/chatwoot', poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 9000, poolMode: 'session' })
     expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot' }).database).toMatchObject({ dialect: 'postgres', poolSize: 10, connectTimeoutMs: 5000, statementTimeoutMs: 15000 })
   })
 
@@ -37,6 +37,11 @@ describe('loadConfig', () => {
     ['kpi.db', 'kpi.db'],
   ])('%p selects SQLite file %p', (url, filename) => {
     expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'sqlite', filename, isEmbeddedDefault: false })
+  })
+
+  test('DB_POOL_MODE: session by default, transaction behind a transaction pooler, nothing else', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'transaction' }).database).toMatchObject({ poolMode: 'transaction' })
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'statement' })).toThrow('DB_POOL_MODE must be session or transaction (got "statement")')
   })
 
   test('PORT, HOST and KPI_TRACKER_EMAIL', () => {

@@ -5,7 +5,7 @@ import { Elysia } from 'elysia'
 import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
-import { ApiError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
+import { ApiError, DatabaseMisconfiguredError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { INTEGER_PARAMETERS, PARAMETER_RULES } from './kpi/conversations.model.ts'
 import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
@@ -76,6 +76,9 @@ export function createApp(deps: AppDeps) {
       const known = toApiError(code, error, connection)
       const id = factsOf(request).id
       if (known instanceof ServiceUnavailableError) logError(`database unavailable (request ${id ?? '-'})`, errorText(known.cause ?? error))
+      if (known instanceof DatabaseMisconfiguredError) {
+        logError(`database refuses the connection: a configuration problem, not an outage (request ${id ?? '-'})`, errorText(known.cause ?? error))
+      }
       if (known) return json(known.status, known.toBody(), known.headers)
       // Our own defect: logged with its cause, answered without internals.
       logError(`unhandled error on ${request.method} ${new URL(request.url).pathname} (request ${id ?? '-'})`, errorText(error))
@@ -119,6 +122,7 @@ function toApiError(code: string | number, error: unknown, connection: Connectio
     return new ValidationError(PARAMETER_RULES[name as keyof typeof PARAMETER_RULES] ?? 'invalid query parameter')
   }
   if (code === 'PARSE') return new ValidationError('the request could not be parsed')
+  if (connection.dialect.isMisconfigured(error)) return new DatabaseMisconfiguredError({ cause: error })
   if (connection.dialect.isUnavailable(error)) return new ServiceUnavailableError(undefined, { cause: error })
   return undefined
 }

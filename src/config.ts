@@ -1,6 +1,7 @@
 // Configuration: read from the environment once at start, validated, frozen, and passed in.
 // Nothing else in the service reads process.env. Every problem is reported at once, by variable name.
 import { fileURLToPath } from 'node:url'
+import type { PoolMode } from './db/postgres-pool.ts'
 import { ConfigError } from './errors.ts'
 
 export const DEFAULT_KPI_TRACKER_EMAIL = 'kpi_tracker@vbet.com'
@@ -24,6 +25,12 @@ export interface PostgresConfig {
   readonly poolSize: number
   readonly connectTimeoutMs: number
   readonly statementTimeoutMs: number
+  /**
+   * `session` (direct, or a session pooler): read-only and the timeout are set at connection start.
+   * `transaction` (PgBouncer's transaction pooling): no startup parameters; set in every statement's transaction.
+   * Session when absent.
+   */
+  readonly poolMode?: PoolMode
 }
 
 export interface Config {
@@ -83,6 +90,9 @@ export function loadConfig(env: Env): Config {
   const poolSize = int('DB_POOL_SIZE', 10, 1, 1000)
   const connectTimeoutMs = int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000)
   const statementTimeoutMs = int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)
+  const poolModeText = env.DB_POOL_MODE?.trim() || 'session'
+  if (poolModeText !== 'session' && poolModeText !== 'transaction') problems.push(`DB_POOL_MODE must be session or transaction (got "${poolModeText}")`)
+  const poolMode: PoolMode = poolModeText === 'transaction' ? 'transaction' : 'session'
   const countCacheTtlMs = int('COUNT_CACHE_TTL_MS', DEFAULT_COUNT_CACHE_TTL_MS, 0, 3_600_000)
   const tokenCacheTtlMs = int('TOKEN_CACHE_TTL_MS', DEFAULT_TOKEN_CACHE_TTL_MS, 0, 600_000)
   const pageBoundaryTtlMs = int('PAGE_BOUNDARY_TTL_MS', DEFAULT_PAGE_BOUNDARY_TTL_MS, 0, 3_600_000)
@@ -95,7 +105,7 @@ export function loadConfig(env: Env): Config {
 
   let database: DatabaseConfig
   try {
-    database = parseDatabaseUrl(env.DATABASE_URL, { poolSize, connectTimeoutMs, statementTimeoutMs })
+    database = parseDatabaseUrl(env.DATABASE_URL, { poolSize, connectTimeoutMs, statementTimeoutMs, poolMode })
   } catch (error) {
     problems.push((error as Error).message)
     database = { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }
@@ -111,7 +121,7 @@ export function loadConfig(env: Env): Config {
  */
 export function parseDatabaseUrl(
   value: string | undefined,
-  pool: Pick<PostgresConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>,
+  pool: Pick<PostgresConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'> & Partial<Pick<PostgresConfig, 'poolMode'>>,
 ): DatabaseConfig {
   const raw = value?.trim()
   if (!raw) return { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }

@@ -62,6 +62,17 @@ export class ServiceUnavailableError extends ApiError {
   }
 }
 
+/**
+ * 503 without Retry-After: the database (or a pooler) refuses this service's connection for good
+ * (credentials, database name, a startup parameter a transaction pooler rejects). Not an outage:
+ * retrying does not help until an operator fixes the configuration.
+ */
+export class DatabaseMisconfiguredError extends ApiError {
+  constructor(options?: { cause?: unknown }) {
+    super(503, 'DATABASE_MISCONFIGURED', 'The database refuses this service\'s connection: a configuration problem, not an outage', options)
+  }
+}
+
 /** Configuration that cannot start the service; thrown once at start, before anything listens. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {

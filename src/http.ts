@@ -125,7 +125,21 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
       log({ level: 'error', message: 'unhandled', request_id: id, error: String(error) })
     }
     if (draining?.()) headers.connection = 'close'
-    const answered = new Response(streamed && response.body ? untilEnd(response.body, ended) : response.body, response)
+    const answered = new Response(
+      streamed && response.body
+        ? untilEnd(response.body, (outcome) => {
+            ended()
+            // The request's line went out with the headers; how its export ended gets a line of its own.
+            log({
+              level: outcome === 'failed' ? 'error' : 'info',
+              message: outcome === 'complete' ? 'export complete' : outcome === 'failed' ? 'export incomplete: the stream was cut' : 'export cancelled by the client',
+              request_id: id,
+              duration_ms: Math.round(performance.now() - started),
+            })
+          })
+        : response.body,
+      response,
+    )
     if (!streamed) ended()
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 

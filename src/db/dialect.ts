@@ -7,6 +7,7 @@ import { BunSqliteDialect } from 'kysely-bun-sqlite'
 import pg from 'pg'
 import type { DatabaseConfig } from '../config.ts'
 import type { DB, Database } from './database.ts'
+import { isRecoveryConflict, startupSettings, statementPool } from './postgres-pool.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
 
@@ -44,6 +45,12 @@ export interface Dialect {
   readonly types: SchemaTypes
   /** True when an error means the database cannot be reached or gave up in time (answered as 503). */
   isUnavailable(error: unknown): boolean
+  /**
+   * True when the database (or a pooler before it) refuses this service's connection for good: bad
+   * credentials, a missing database or role, a startup parameter a transaction pooler rejects. A
+   * configuration problem, reported as such: retrying does not help.
+   */
+  isMisconfigured(error: unknown): boolean
   /**
    * Moves `table`'s id sequence past the largest id in it, after rows were written with explicit
    * ids (seeding, fixtures), so that the next insert without one does not collide. SQLite's
@@ -89,6 +96,7 @@ const sqliteDialect: Dialect = {
     autoIncrement: true,
   },
   isUnavailable: (error) => /SQLITE_BUSY|SQLITE_CANTOPEN|database is locked/i.test(String((error as Error)?.message ?? error)),
+  isMisconfigured: () => false,
   syncIdSequence: async () => {},
 }
 
@@ -98,6 +106,11 @@ const sqliteDialect: Dialect = {
 // counts), a defect of ours to answer 500 and fix, not an outage to retry.
 const PG_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57014', '57P01', '57P02', '57P03', '53300'])
 const PG_PROTOCOL_VIOLATION = '08P01'
+// 28000/28P01: no such role or a wrong password; 3D000: no such database; 42501: a role without the
+// SELECT grants. PgBouncer words its refusals (code 08P01) instead: an unknown startup parameter, an
+// unknown database or user.
+const PG_MISCONFIGURED_CODES = new Set(['28000', '28P01', '3D000', '42501'])
+const PG_MISCONFIGURED_MESSAGES = /unsupported startup parameter|no such database|no such user|password authentication failed/i
 const PG_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i
 
 const postgresDialect: Dialect = {
@@ -113,7 +126,15 @@ const postgresDialect: Dialect = {
     boolean: 'boolean',
     autoIncrement: false,
   },
+  isMisconfigured: (error) => {
+    const { code, message, cause } = (error ?? {}) as { code?: unknown; message?: unknown; cause?: unknown }
+    if (typeof code === 'string' && PG_MISCONFIGURED_CODES.has(code)) return true
+    if (PG_MISCONFIGURED_MESSAGES.test(String(message ?? ''))) return true
+    return cause !== undefined && cause !== error && postgresDialect.isMisconfigured(cause)
+  },
   isUnavailable: (error) => {
+    // A standby that cancelled the statement again and again: the retries ran out; retry later.
+    if (isRecoveryConflict(error)) return true
     const code = (error as { code?: unknown })?.code
     if (typeof code === 'string' && (PG_UNAVAILABLE_CODES.has(code) || (code.startsWith('08') && code !== PG_PROTOCOL_VIOLATION))) return true
     const cause = (error as { cause?: unknown })?.cause
@@ -159,19 +180,19 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
     return { db, dialect: sqliteDialect, destroy: () => db.destroy() }
   }
 
+  const settings = { mode: config.poolMode ?? 'session', readonly: options.readonly, statementTimeoutMs: config.statementTimeoutMs }
   const pool = new pg.Pool({
     connectionString: config.url,
     max: config.poolSize,
     connectionTimeoutMillis: config.connectTimeoutMs,
-    // The server cancels a statement past this; query_timeout is the client's own guard for a server
-    // that stopped answering altogether (a little later, so the server's clearer error wins).
-    statement_timeout: config.statementTimeoutMs,
+    // The server cancels a statement past statement_timeout; query_timeout is the client's own guard for
+    // a server that stopped answering altogether (a little later, so the server's clearer error wins).
     query_timeout: config.statementTimeoutMs + 1000,
     idleTimeoutMillis: 30_000,
     application_name: 'kpi-conversations',
     types: pgTypes,
-    // A read-only service session: any write would fail on the server, whatever the code did.
-    ...(options.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
+    // Read-only and the statement timeout: at connection start, or per transaction behind a transaction pooler.
+    ...startupSettings(settings),
   })
   // A client losing its server (a restart, a failover) must not crash the process. The pool
   // listens on idle clients only; a client in use emits 'error' too when the server ends its
@@ -179,7 +200,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   // fails (answered 503); the pool drops the client, and the next request opens a new one.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings) }), log: queryLog(options) })
   return {
     db,
     dialect: postgresDialect,

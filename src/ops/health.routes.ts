@@ -5,7 +5,7 @@ import { Elysia } from 'elysia'
 import type { Connection } from '../db/dialect.ts'
 import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_ANSWER } from '../docs/response-headers.ts'
-import { ServiceUnavailableError } from '../errors.ts'
+import { DatabaseMisconfiguredError, ServiceUnavailableError } from '../errors.ts'
 import { ErrorBody } from '../kpi/conversations.model.ts'
 import { ping } from '../kpi/conversations.repository.ts'
 
@@ -27,7 +27,9 @@ export const READY_RESPONSES: ResponseDocs = {
   200: { description: 'The database answers too (readiness).', example: { status: 'ready' }, headers: EVERY_ANSWER },
   400: BAD_HOST,
   503: {
-    description: 'The database does not answer: take the instance out of rotation (do not restart it).',
+    description:
+      'The database does not answer: take the instance out of rotation (do not restart it); with Retry-After. Without Retry-After, ' +
+      'the database refuses the connection for good (credentials, a pooler rejecting a startup parameter): fix the configuration.',
     example: { error: 'The database is not reachable' },
     headers: [...EVERY_ANSWER, 'Retry-After'],
   },
@@ -47,7 +49,9 @@ export function healthRoutes(connection: Connection) {
         try {
           await ping(connection)
         } catch (error) {
-          // Whatever the database said, the answer is "not ready", not a defect of ours.
+          // A refusal for good (credentials, a pooler's rejected startup parameter) says so; anything
+          // else the database said is "not ready, retry", never a defect of ours.
+          if (connection.dialect.isMisconfigured(error)) throw new DatabaseMisconfiguredError({ cause: error })
           throw new ServiceUnavailableError('The database is not reachable', { cause: error })
         }
         return { status: 'ready' as const }

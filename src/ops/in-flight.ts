@@ -27,24 +27,27 @@ export class InFlight {
   }
 }
 
+/** How a streamed body ended: read to its end, failed (the response is cut), or cancelled by the client. */
+export type StreamOutcome = 'complete' | 'failed' | 'cancelled'
+
 /** `body`, passed through unchanged, calling `ended` once when it is read to the end, fails or is cancelled. */
-export function untilEnd(body: ReadableStream<Uint8Array>, ended: () => void): ReadableStream<Uint8Array> {
+export function untilEnd(body: ReadableStream<Uint8Array>, ended: (outcome: StreamOutcome) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const next = await reader.read()
         if (next.done) {
-          ended()
+          ended('complete')
           controller.close()
         } else controller.enqueue(next.value)
       } catch (error) {
-        ended()
+        ended('failed')
         controller.error(error)
       }
     },
     async cancel(reason) {
-      ended()
+      ended('cancelled')
       await reader.cancel(reason)
     },
   })

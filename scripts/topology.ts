@@ -1,0 +1,102 @@
+// The parts of a real deployment, for the topology specs: a hot standby of a throwaway PostgreSQL
+// (pg_basebackup -c fast -R) and PgBouncer in front of it (deploy/pgbouncer.ini). Each runs as the
+// postgres user when we are root (neither runs as root), on free loopback ports, in a temporary
+// folder removed on stop.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { findPostgresBin, freePort, run, serverUser, type ThrowawayPostgres } from './postgres.ts'
+
+const ROOT = join(import.meta.dir, '..')
+
+export interface Standby {
+  readonly url: string
+  readonly port: number
+  /** Ends recovery: the standby becomes a primary. */
+  promote(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * A streaming hot standby of `primary`, cancelling conflicting queries at once
+ * (max_standby_streaming_delay = 0), as a busy standby does.
+ */
+export async function startStandby(primary: ThrowawayPostgres, settings: Record<string, string | number> = {}): Promise<Standby> {
+  const bin = findPostgresBin()
+  if (!bin) throw new Error('PostgreSQL server binaries are missing (apt-get install -y postgresql)')
+  const user = await serverUser()
+  const parent = mkdtempSync(join(tmpdir(), 'kpi-standby-'))
+  const dataDir = join(parent, 'data')
+  if (user) await run(['chown', user, parent], undefined)
+  // -c fast: an immediate checkpoint (without it, pg_basebackup waits for the next one, minutes).
+  await run([join(bin, 'pg_basebackup'), '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'kpi', '-D', dataDir, '-R', '-c', 'fast', '-X', 'stream'], user)
+  const port = await freePort()
+  const all: Record<string, string | number> = {
+    port,
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: parent,
+    hot_standby: 'on',
+    // At least the primary's (the throwaway cluster's 200), or recovery refuses to start.
+    max_connections: 200,
+    max_standby_streaming_delay: 0,
+    max_standby_archive_delay: 0,
+    hot_standby_feedback: 'off',
+    ...settings,
+  }
+  const flags = Object.entries(all).map(([name, value]) => `-c ${name}=${value}`).join(' ')
+  const pgCtl = (...args: string[]) => run([join(bin, 'pg_ctl'), '-D', dataDir, ...args], user)
+  await pgCtl('-o', flags, '-l', join(parent, 'server.log'), '-w', '-t', '60', 'start')
+  return {
+    url: `postgres://kpi@127.0.0.1:${port}/postgres`,
+    port,
+    promote: () => pgCtl('-w', 'promote'),
+    async stop() {
+      await pgCtl('-m', 'immediate', '-w', 'stop').catch(() => {})
+      rmSync(parent, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface PgBouncer {
+  readonly port: number
+  /** postgres://kpi@127.0.0.1:<port>/<database of deploy/pgbouncer.ini> */
+  url(database: 'kpi' | 'kpi_primary'): string
+  log(): Promise<string>
+  stop(): Promise<void>
+}
+
+/** PgBouncer with deploy/pgbouncer.ini: transaction pooling, default settings, `kpi` the standby. */
+export async function startPgBouncer(ports: { readonly standby: number; readonly primary: number }): Promise<PgBouncer> {
+  const user = await serverUser()
+  const dir = mkdtempSync(join(tmpdir(), 'kpi-pgbouncer-'))
+  if (user) await run(['chown', user, dir], undefined)
+  const port = await freePort()
+  const template = await Bun.file(join(ROOT, 'deploy', 'pgbouncer.ini')).text()
+  const ini = template
+    .replaceAll('@STANDBY_PORT@', String(ports.standby))
+    .replaceAll('@PRIMARY_PORT@', String(ports.primary))
+    .replaceAll('@PORT@', String(port))
+    .replaceAll('@DIR@', dir)
+  await Bun.write(join(dir, 'pgbouncer.ini'), ini)
+  await Bun.write(join(dir, 'userlist.txt'), '"kpi" ""\n')
+  if (user) await run(['chown', '-R', user, dir], undefined)
+  const argv = [Bun.which('pgbouncer') ?? '/usr/sbin/pgbouncer', join(dir, 'pgbouncer.ini')]
+  const child = Bun.spawn(user ? ['runuser', '-u', user, '--', ...argv] : argv, { stdout: 'ignore', stderr: 'pipe' })
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const probe = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then((socket) => (socket.end(), true), () => false)
+    if (probe) break
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`PgBouncer did not start:\n${await new Response(child.stderr).text()}`)
+    await Bun.sleep(50)
+  }
+  return {
+    port,
+    url: (database) => `postgres://kpi@127.0.0.1:${port}/${database}`,
+    log: () => Bun.file(join(dir, 'pgbouncer.log')).text().catch(() => ''),
+    async stop() {
+      child.kill()
+      await child.exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,91 @@
+// How the service's PostgreSQL statements run, whatever sits between it and the server:
+// - directly (or behind a session pooler), the session is set up once at connection start
+//   (read-only, statement_timeout as startup parameters);
+// - behind a transaction pooler (PgBouncer's pool_mode = transaction, which rejects unknown startup
+//   parameters and hands each transaction to any server connection), every statement runs in a
+//   transaction of its own that sets both: `BEGIN READ ONLY; SET LOCAL statement_timeout`.
+// And on a hot standby a statement may be cancelled by a conflict with recovery (the primary
+// vacuumed or locked what it read): it is retried, a few times, with a growing pause. Every
+// statement of the service is a read on its own, so running it again is always safe.
+import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely'
+import pg from 'pg'
+
+/** `session`: settings at connection start. `transaction`: settings in every statement's own transaction. */
+export type PoolMode = 'session' | 'transaction'
+
+export interface SessionSettings {
+  readonly mode: PoolMode
+  readonly readonly: boolean
+  readonly statementTimeoutMs: number
+}
+
+/** Pauses before the retries of a statement cancelled by a recovery conflict. */
+export const RECOVERY_CONFLICT_BACKOFF_MS = [50, 200, 800] as const
+
+/** SQLSTATE 40001 with this message: a standby cancelled the statement to apply WAL. */
+export function isRecoveryConflict(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return code === '40001' && /conflict with recovery/i.test(String(message))
+}
+
+/** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
+function isDeadConnection(error: unknown): boolean {
+  return /not queryable|Connection terminated/i.test(String((error as Error | undefined)?.message ?? ''))
+}
+
+/** The pg pool options that set the session up at connection start (session mode only). */
+export function startupSettings(settings: SessionSettings): pg.PoolConfig {
+  if (settings.mode === 'transaction') return {}
+  return {
+    // The server cancels a statement past this (answered 503).
+    statement_timeout: settings.statementTimeoutMs,
+    // A read-only service session: any write would fail on the server, whatever the code did.
+    ...(settings.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
+  }
+}
+
+/** `pool`, for Kysely, with each statement run as `settings` say and retried after a recovery conflict. */
+export function statementPool(pool: pg.Pool, settings: SessionSettings): PostgresPool {
+  // One simple-protocol round trip opens the transaction and sets its timeout.
+  const begin = `begin${settings.readonly ? ' read only' : ''}; set local statement_timeout = ${Math.floor(settings.statementTimeoutMs)}`
+  const once = async <R>(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> => {
+    if (settings.mode === 'session') return (await client.query(text, values as unknown[])) as unknown as PostgresQueryResult<R>
+    await client.query(begin)
+    try {
+      const result = await client.query(text, values as unknown[])
+      await client.query('commit')
+      return result as unknown as PostgresQueryResult<R>
+    } catch (error) {
+      await client.query('rollback').catch(() => {})
+      throw error
+    }
+  }
+  return {
+    options: pool.options,
+    end: () => pool.end(),
+    async connect(): Promise<PostgresPoolClient> {
+      let client = await pool.connect()
+      return {
+        async query<R>(text: unknown, values?: readonly unknown[]): Promise<PostgresQueryResult<R>> {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              return await once<R>(client, text as string, values ?? [])
+            } catch (error) {
+              // A connection that died while it sat in the pool (the server or a pooler ended it):
+              // the statement never ran; once, on a fresh connection.
+              const stale = attempt === 0 && isDeadConnection(error)
+              const pause = stale ? 0 : RECOVERY_CONFLICT_BACKOFF_MS[attempt]
+              if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
+              // The standby may have ended the session too (FATAL: terminating connection due to
+              // conflict with recovery; a pooler then drops the client): retry on a fresh connection.
+              client.release(true)
+              await Bun.sleep(pause)
+              client = await pool.connect()
+            }
+          }
+        },
+        release: (destroy?: boolean) => client.release(destroy),
+      } as PostgresPoolClient
+    },
+  }
+}
