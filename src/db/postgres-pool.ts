@@ -64,11 +64,13 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
     options: pool.options,
     end: () => pool.end(),
     async connect(): Promise<PostgresPoolClient> {
-      let client = await pool.connect()
+      // Undefined once given back: a reconnect that failed leaves nothing to release.
+      let client: pg.PoolClient | undefined = await pool.connect()
       return {
         async query<R>(text: unknown, values?: readonly unknown[]): Promise<PostgresQueryResult<R>> {
           for (let attempt = 0; ; attempt++) {
             try {
+              client ??= await pool.connect()
               return await once<R>(client, text as string, values ?? [])
             } catch (error) {
               // A connection that died while it sat in the pool (the server or a pooler ended it):
@@ -78,13 +80,16 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
               if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
               // The standby may have ended the session too (FATAL: terminating connection due to
               // conflict with recovery; a pooler then drops the client): retry on a fresh connection.
-              client.release(true)
+              client?.release(true)
+              client = undefined
               await Bun.sleep(pause)
-              client = await pool.connect()
             }
           }
         },
-        release: (destroy?: boolean) => client.release(destroy),
+        release: (destroy?: boolean) => {
+          client?.release(destroy)
+          client = undefined
+        },
       } as PostgresPoolClient
     },
   }
