@@ -100,3 +100,37 @@ export async function startPgBouncer(ports: { readonly standby: number; readonly
     },
   }
 }
+
+export interface Redis {
+  readonly url: string
+  readonly port: number
+  /** Stops the server, keeping its port (to see what clients do without it). */
+  halt(): Promise<void>
+  /** Starts a halted server again, on the same port. */
+  resume(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** A throwaway Redis (Debian's redis-server), in memory only, on a free loopback port. */
+export async function startRedis(): Promise<Redis> {
+  const port = await freePort()
+  const binary = Bun.which('redis-server') ?? '/usr/bin/redis-server'
+  let child: ReturnType<typeof Bun.spawn> | undefined
+  const start = async () => {
+    child = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' })
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const up = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then((socket) => (socket.end(), true), () => false)
+      if (up) return
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`)
+      await Bun.sleep(30)
+    }
+  }
+  const halt = async () => {
+    child?.kill('SIGKILL')
+    await child?.exited
+    child = undefined
+  }
+  await start()
+  return { url: `redis://127.0.0.1:${port}`, port, halt, resume: start, stop: halt }
+}

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 600,
       authFailuresPerMinute: 30,
       shutdownGraceMs: 25_000,
+      redisUrl: undefined,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
     expect(Object.isFrozen(config)).toBe(true)
@@ -42,6 +43,12 @@ describe('loadConfig', () => {
   test('DB_POOL_MODE: session by default, transaction behind a transaction pooler, nothing else', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'transaction' }).database).toMatchObject({ poolMode: 'transaction' })
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'statement' })).toThrow('DB_POOL_MODE must be session or transaction (got "statement")')
+  })
+
+  test('REDIS_URL: a redis:// or rediss:// URL, never echoed', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://:secret@cache:6379/0' }).redisUrl).toBe('redis://:secret@cache:6379/0')
+    expect(() => loadConfig({ REDIS_URL: 'http://:secret@cache' })).toThrow('REDIS_URL must be a redis:// or rediss:// URL')
+    expect(() => loadConfig({ REDIS_URL: 'http://:secret@cache' })).not.toThrow('secret')
   })
 
   test('PORT, HOST and KPI_TRACKER_EMAIL', () => {

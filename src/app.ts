@@ -12,7 +12,8 @@ import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.ro
 import { METRICS_RESPONSES, metricsRoutes } from './ops/metrics.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
-import { TtlCache } from './ttl-cache.ts'
+import { SharedCache } from './state/shared-cache.ts'
+import { MemoryState, type SharedState } from './state/shared-state.ts'
 import { Metrics } from './ops/metrics.ts'
 import type { PageBoundary } from './kpi/conversations.repository.ts'
 import type { TokenOwner } from './kpi/conversations.rules.ts'
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly logError?: (message: string, error: unknown) => void
   /** Served at /metrics; the server's handler counts requests into the same one. */
   readonly metrics?: Metrics
+  /** Where caches live: shared by all instances (Redis) or this process's memory (the default). */
+  readonly state?: SharedState
 }
 
 export const API_TITLE = 'KPI Conversations API'
@@ -36,13 +39,14 @@ export function createApp(deps: AppDeps) {
   const logError = deps.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'error', message, error: String(error) })))
 
   const metrics = deps.metrics ?? new Metrics()
+  const state = deps.state ?? new MemoryState()
   const kpi = {
     connection,
     kpiTrackerEmail: deps.config.kpiTrackerEmail,
     now: deps.now ?? (() => new Date()),
-    counts: new TtlCache<string, number>({ ttlMs: deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS, maxEntries: 10_000 }),
-    tokenOwners: new TtlCache<string, TokenOwner | undefined>({ ttlMs: deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS, maxEntries: 10_000 }),
-    boundaries: new TtlCache<string, PageBoundary>({ ttlMs: deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS, maxEntries: 10_000 }),
+    counts: new SharedCache<number>(state, 'count', deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS),
+    tokenOwners: new SharedCache<TokenOwner | undefined>(state, 'token', deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS),
+    boundaries: new SharedCache<PageBoundary>(state, 'boundary', deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS),
     // Without CURSOR_SECRET, cursors hold for this process only (see README).
     cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
     onStreamError: (error: unknown) => logError('export stream failed', errorText(error)),
@@ -58,6 +62,18 @@ export function createApp(deps: AppDeps) {
         { labels: { cache: 'token', result: 'hit' }, value: kpi.tokenOwners.hits },
         { labels: { cache: 'token', result: 'miss' }, value: kpi.tokenOwners.misses },
       ],
+    },
+    {
+      name: 'kpi_shared_state_fallbacks_total',
+      help: "Calls answered from this process's memory because the shared state (Redis) did not answer.",
+      type: 'counter',
+      samples: [{ value: state.describe().fallbacks }],
+    },
+    {
+      name: 'kpi_shared_state_info',
+      help: 'What backs the shared state now: memory, redis, or memory while redis is unavailable.',
+      type: 'gauge',
+      samples: [{ labels: { backend: state.describe().backend }, value: 1 }],
     },
     ...(connection.poolStats
       ? [
@@ -104,7 +120,7 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(healthRoutes(connection))
+    .use(healthRoutes(connection, state))
     .use(metricsRoutes(metrics))
     .use(conversationsRoutes(kpi))
 }

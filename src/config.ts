@@ -53,6 +53,8 @@ export interface Config {
   readonly authFailuresPerMinute: number
   /** How long a stop waits for requests in flight (streams included) before it cuts them. */
   readonly shutdownGraceMs: number
+  /** Redis for the state instances share (rate limits, caches, page ends); unset: this process's memory. */
+  readonly redisUrl: string | undefined
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
@@ -102,6 +104,9 @@ export function loadConfig(env: Env): Config {
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
   const authFailuresPerMinute = int('AUTH_FAILURES_PER_MINUTE', DEFAULT_AUTH_FAILURES_PER_MINUTE, 0, 10_000_000)
   const shutdownGraceMs = int('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0, 3_600_000)
+  const redisUrl = env.REDIS_URL?.trim() || undefined
+  // The URL may carry a password: never echo it.
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/\s]+/i.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL')
 
   let database: DatabaseConfig
   try {
@@ -112,7 +117,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, redisUrl })
 }
 
 /**

@@ -103,19 +103,19 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
         facts.id = id
         let refused: Response | undefined
         if (isApi && authFailures?.enabled) {
-          const decision = authFailures.peek(addressKey)
+          const decision = await authFailures.peek(addressKey)
           if (!decision.allowed) refused = tooMany(decision, 'failed authentications a minute from one address')
         }
         if (isApi && !refused && rateLimiter.enabled) {
           // By token, valid or not (a flood of bad tokens is limited too); without one, by address.
           const reading = readAccessToken(request.headers)
-          const decision = rateLimiter.take(reading.kind === 'token' ? `token:${tokenKey(reading.token)}` : addressKey)
+          const decision = await rateLimiter.take(reading.kind === 'token' ? `token:${tokenKey(reading.token)}` : addressKey)
           Object.assign(headers, rateLimitHeaders(decision))
           if (!decision.allowed) refused = tooMany(decision, 'requests a minute for one token')
         }
         response = refused ?? (await app.handle(routed))
         if (isApi && !refused) response = await withEtag(routed, response)
-        if (facts.authFailed) authFailures?.take(addressKey)
+        if (facts.authFailed) await authFailures?.take(addressKey)
         items = facts.items
         streamed = facts.streamed === true
       }

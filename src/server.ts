@@ -8,6 +8,8 @@ import { createHandler, lastResortResponse, type LogLine } from './http.ts'
 import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
 import { InFlight } from './ops/in-flight.ts'
+import { RedisState } from './state/redis-state.ts'
+import { MemoryState, type SharedState } from './state/shared-state.ts'
 
 export interface RunningService {
   readonly url: string
@@ -29,18 +31,21 @@ export async function startServer(config: Config): Promise<RunningService> {
   }
   const connection = openDatabase(database, { readonly: true })
   const metrics = new Metrics()
+  // The one place that chooses where shared state lives: Redis for several instances, else memory.
+  const state: SharedState = config.redisUrl ? new RedisState({ url: config.redisUrl, log: writeLine }) : new MemoryState()
   const app = createApp({
     connection,
     config,
     metrics,
+    state,
     logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
   })
   let draining = false
   const inFlight = new InFlight()
   const handle = createHandler({
     app,
-    rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute }),
-    authFailures: new RateLimiter({ limit: config.authFailuresPerMinute }),
+    rateLimiter: new RateLimiter({ limit: config.rateLimitPerMinute, state, name: 'requests' }),
+    authFailures: new RateLimiter({ limit: config.authFailuresPerMinute, state, name: 'auth-failures' }),
     log: writeLine,
     metrics,
     draining: () => draining,
@@ -56,7 +61,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     idleTimeout: 60,
   })
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
-  writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database) })
+  writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database), shared_state: config.redisUrl ? 'redis' : 'memory' })
   if (database.dialect === 'postgres' && config.cursorSecret === undefined) {
     writeLine({
       level: 'warn',
@@ -84,6 +89,7 @@ export async function startServer(config: Config): Promise<RunningService> {
           await server.stop(true)
         }
         await connection.destroy()
+        await state.close()
         writeLine({ level: 'info', message: 'stopped' })
       })()),
   }

@@ -183,12 +183,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "status": "ready"
+                     *       "status": "ready",
+                     *       "shared_state": "redis"
                      *     }
                      */
                     "application/json": {
                         /** @constant */
                         status: "ready";
+                        /** @description What holds the state instances share: memory (one instance), redis, or "memory (redis unavailable)" while Redis is away (the service still answers). */
+                        shared_state: string;
                     };
                 };
             };
@@ -206,7 +209,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database does not answer: take the instance out of rotation (do not restart it). */
+            /** @description The database does not answer: take the instance out of rotation (do not restart it); with Retry-After. Without Retry-After, the database refuses the connection for good (credentials, a pooler rejecting a startup parameter): fix the configuration. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

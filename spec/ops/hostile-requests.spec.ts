@@ -69,7 +69,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('hostile requests, against the se
   test('HTTP/1.0 without a Host (HAProxy\'s default health check) is answered: /ready 200', async () => {
     const answer = await rawRequest(port, 'GET /ready HTTP/1.0\r\n\r\n')
     expect(answer.status).toBe(200)
-    expect(JSON.parse(answer.body)).toEqual({ status: 'ready' })
+    expect(JSON.parse(answer.body)).toEqual({ status: 'ready', shared_state: 'memory' })
   })
 
   test('a Host the service cannot use is 400 {"error"}: a bad port, a path, spaces, userinfo, two Host lines', async () => {

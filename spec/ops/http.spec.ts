@@ -129,12 +129,12 @@ for (const dialect of DIALECTS) {
       expect(response.headers.get('ratelimit-remaining')).toBe('9')
     })
 
-    test('/health: 200 {"status":"ok"}; /ready: 200 {"status":"ready"} while the database answers', async () => {
+    test('/health: 200 {"status":"ok"}; /ready: 200 {"status":"ready","shared_state":"memory"} while the database answers', async () => {
       const { send } = handler()
       const health = await send('/health')
       expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }])
       const ready = await send('/ready')
-      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }])
+      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', shared_state: 'memory' }])
     })
   })
 }

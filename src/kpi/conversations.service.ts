@@ -3,7 +3,7 @@
 import type { Connection } from '../db/dialect.ts'
 import { tokenKey, type TokenReading } from './access-token.ts'
 import { UnauthorizedError, ValidationError } from '../errors.ts'
-import type { TtlCache } from '../ttl-cache.ts'
+import type { SharedCache } from '../state/shared-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
 import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
@@ -32,15 +32,15 @@ export interface KpiDeps {
    * items_count by scope, reused for a few seconds: a client paging through a range asks the same
    * count for every page, and on a large range the count costs more than the page.
    */
-  readonly counts: TtlCache<string, number>
+  readonly counts: SharedCache<number>
   /** Token owners by token key, found or not, for a few seconds: a flood of bad tokens does not flood the database. */
-  readonly tokenOwners: TtlCache<string, TokenOwner | undefined>
+  readonly tokenOwners: SharedCache<TokenOwner | undefined>
   /**
    * Where each page served ended, for a minute: the next page of the same query then starts right
    * after it (keyset) instead of skipping `offset` rows again. An export that pages through a range
    * reads each row once, and neither repeats nor skips a row when conversations are added meanwhile.
    */
-  readonly boundaries: TtlCache<string, PageBoundary>
+  readonly boundaries: SharedCache<PageBoundary>
   /** Signs cursors: the same on every instance that serves one client's walk. */
   readonly cursorSecret: string
   /** Told when a streamed export fails after its status was sent (the stream is cut). */
@@ -149,7 +149,7 @@ export async function readConversationsPage(
   const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
   const boundaryKey = (n: number) => `${scopeKey}|${sortDirection}|${pageSize}|${n}`
   // A cursor says where its page starts; a page number may find it in the boundaries served lately.
-  const after = cursor ? cursor.after : page > 1 ? deps.boundaries.peek(boundaryKey(page - 1)) : undefined
+  const after = cursor ? cursor.after : page > 1 ? await deps.boundaries.peek(boundaryKey(page - 1)) : undefined
   // A cursor page reads one row more, to know whether there is a next page.
   const window = { sortDirection, limit: cursor ? pageSize + 1 : pageSize, offset: (page - 1) * pageSize, after }
   // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
@@ -160,7 +160,7 @@ export async function readConversationsPage(
   ])
   const ids = found.ids.slice(0, pageSize)
   const last = cursor && found.ids.length > pageSize ? found.boundaries[pageSize - 1] : found.last
-  if (!cursor && last && ids.length === pageSize) deps.boundaries.set(boundaryKey(page), last)
+  if (!cursor && last && ids.length === pageSize) await deps.boundaries.set(boundaryKey(page), last)
   const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
   const meta: ConversationsPage['meta'] = { items_count: itemsCount, current_page: page, page_size: pageSize }
   if (cursor) {

@@ -1,6 +1,6 @@
 // Health endpoints an orchestrator understands: /health says the process answers (liveness),
 // /ready says the database answers too (readiness): 503 while it does not.
-import { Type } from '@sinclair/typebox'
+import { CloneType, Type } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
 import type { Connection } from '../db/dialect.ts'
 import type { ResponseDocs } from '../docs/openapi.ts'
@@ -8,9 +8,18 @@ import { EVERY_ANSWER } from '../docs/response-headers.ts'
 import { DatabaseMisconfiguredError, ServiceUnavailableError } from '../errors.ts'
 import { ErrorBody } from '../kpi/conversations.model.ts'
 import { ping } from '../kpi/conversations.repository.ts'
+import type { SharedState } from '../state/shared-state.ts'
 
 export const HealthBody = Type.Object({ status: Type.Literal('ok') }, { description: 'The process answers.' })
-export const ReadyBody = Type.Object({ status: Type.Literal('ready') }, { description: 'The process and its database answer.' })
+export const ReadyBody = Type.Object(
+  {
+    status: Type.Literal('ready'),
+    shared_state: Type.String({
+      description: 'What holds the state instances share: memory (one instance), redis, or "memory (redis unavailable)" while Redis is away (the service still answers).',
+    }),
+  },
+  { description: 'The process and its database answer.' },
+)
 
 const BAD_HOST = {
   description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
@@ -24,7 +33,7 @@ export const HEALTH_RESPONSES: ResponseDocs = {
   400: BAD_HOST,
 }
 export const READY_RESPONSES: ResponseDocs = {
-  200: { description: 'The database answers too (readiness).', example: { status: 'ready' }, headers: EVERY_ANSWER },
+  200: { description: 'The database answers too (readiness).', example: { status: 'ready', shared_state: 'redis' }, headers: EVERY_ANSWER },
   400: BAD_HOST,
   503: {
     description:
@@ -37,10 +46,11 @@ export const READY_RESPONSES: ResponseDocs = {
 
 const operational = (operationId: string, summary: string, description: string) => ({ operationId, summary, description, tags: ['Operations'], security: [] })
 
-export function healthRoutes(connection: Connection) {
+export function healthRoutes(connection: Connection, state: SharedState) {
   return new Elysia({ name: 'ops.health' })
     .get('/health', () => ({ status: 'ok' as const }), {
-      response: { 200: HealthBody },
+      // Copies: Elysia adjusts the schemas it compiles, and the exported ones feed the document.
+      response: { 200: CloneType(HealthBody) },
       detail: operational('getHealth', 'Liveness: the process answers', '200 while the process answers, whatever the database does. No token.'),
     })
     .get(
@@ -54,10 +64,10 @@ export function healthRoutes(connection: Connection) {
           if (connection.dialect.isMisconfigured(error)) throw new DatabaseMisconfiguredError({ cause: error })
           throw new ServiceUnavailableError('The database is not reachable', { cause: error })
         }
-        return { status: 'ready' as const }
+        return { status: 'ready' as const, shared_state: state.describe().backend }
       },
       {
-        response: { 200: ReadyBody, 503: ErrorBody },
+        response: { 200: CloneType(ReadyBody), 503: CloneType(ErrorBody) },
         detail: operational(
           'getReadiness',
           'Readiness: the process and its database answer',

@@ -1,14 +1,17 @@
-// Per-key request limits in fixed one-minute windows, with what the RateLimit-* headers say.
-// Keys are bounded in number (a flood of distinct keys evicts the oldest windows, never grows the
-// process); callers pass keys of bounded size (a token's hash, an address).
+// Per-key request limits in fixed one-minute windows, with what the RateLimit-* headers say. The
+// windows live in the shared state: one instance's memory, or Redis, so that N instances behind a
+// load balancer allow the limit, not N times it. Callers pass keys of bounded size (a token's
+// hash, an address); the state bounds their number.
+import { MemoryState, type SharedState, type WindowCount } from '../state/shared-state.ts'
 
 export interface RateLimitOptions {
   /** Requests per key per window; 0 turns limiting off. */
   readonly limit: number
   readonly windowMs?: number
-  readonly maxKeys?: number
-  /** Milliseconds; specs pass their own. */
-  readonly clock?: () => number
+  /** Where the windows are counted; this process's memory unless given. */
+  readonly state?: SharedState
+  /** Keeps this limiter's windows apart from another's in the same state. */
+  readonly name?: string
 }
 
 export interface RateDecision {
@@ -20,17 +23,16 @@ export interface RateDecision {
 }
 
 export class RateLimiter {
-  readonly #windows = new Map<string, { start: number; count: number }>()
   readonly #limit: number
   readonly #windowMs: number
-  readonly #maxKeys: number
-  readonly #clock: () => number
+  readonly #state: SharedState
+  readonly #prefix: string
 
   constructor(options: RateLimitOptions) {
     this.#limit = options.limit
     this.#windowMs = options.windowMs ?? 60_000
-    this.#maxKeys = options.maxKeys ?? 100_000
-    this.#clock = options.clock ?? (() => Date.now())
+    this.#state = options.state ?? new MemoryState()
+    this.#prefix = `kpi:rate:${options.name ?? 'requests'}:`
   }
 
   get enabled(): boolean {
@@ -38,37 +40,23 @@ export class RateLimiter {
   }
 
   /** Counts one request of `key` and says whether it may go on. */
-  take(key: string): RateDecision {
-    const now = this.#clock()
-    let window = this.#current(key, now)
-    if (!window) {
-      this.#windows.delete(key)
-      window = { start: now, count: 0 }
-      this.#windows.set(key, window)
-      if (this.#windows.size > this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value as string)
-    }
-    window.count++
-    return this.#decision(window, now, window.count <= this.#limit)
+  async take(key: string): Promise<RateDecision> {
+    const window = await this.#state.hit(this.#prefix + key, this.#windowMs)
+    return this.#decision(window, window.count <= this.#limit)
   }
 
   /** Says whether `key` has used up its window, without counting a request. */
-  peek(key: string): RateDecision {
-    const now = this.#clock()
-    const window = this.#current(key, now) ?? { start: now, count: 0 }
-    return this.#decision(window, now, window.count < this.#limit)
+  async peek(key: string): Promise<RateDecision> {
+    const window = await this.#state.peekHits(this.#prefix + key)
+    return this.#decision(window.count === 0 ? { count: 0, resetMs: this.#windowMs } : window, window.count < this.#limit)
   }
 
-  #current(key: string, now: number): { start: number; count: number } | undefined {
-    const window = this.#windows.get(key)
-    return window && now - window.start < this.#windowMs ? window : undefined
-  }
-
-  #decision(window: { start: number; count: number }, now: number, allowed: boolean): RateDecision {
+  #decision(window: WindowCount, allowed: boolean): RateDecision {
     return {
       allowed,
       limit: this.#limit,
       remaining: Math.max(0, this.#limit - window.count),
-      resetSeconds: Math.max(1, Math.ceil((window.start + this.#windowMs - now) / 1000)),
+      resetSeconds: Math.max(1, Math.ceil(window.resetMs / 1000)),
     }
   }
 }
