@@ -134,3 +134,43 @@ export async function startRedis(): Promise<Redis> {
   await start()
   return { url: `redis://127.0.0.1:${port}`, port, halt, resume: start, stop: halt }
 }
+
+export interface HAProxy {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+/** HAProxy with deploy/haproxy.cfg in front of these instances (http://host:port each), checked every 300 ms. */
+export async function startHAProxy(instances: readonly string[]): Promise<HAProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'kpi-haproxy-'))
+  const port = await freePort()
+  const servers = instances
+    .map((url, index) => `    server instance${index + 1} ${new URL(url).host} check inter 300ms fall 2 rise 1`)
+    .join('\n')
+  const template = await Bun.file(join(ROOT, 'deploy', 'haproxy.cfg')).text()
+  await Bun.write(join(dir, 'haproxy.cfg'), template.replaceAll('@PORT@', String(port)).replace('@SERVERS@', servers))
+  const binary = Bun.which('haproxy') ?? '/usr/sbin/haproxy'
+  const child = Bun.spawn([binary, '-f', join(dir, 'haproxy.cfg'), '-db'], { stdout: 'pipe', stderr: 'pipe' })
+  const url = `http://127.0.0.1:${port}`
+  // Up when every instance passed its first health check and answers through it.
+  const deadline = Date.now() + 20_000
+  const seen = new Set<string>()
+  while (seen.size < instances.length) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill()
+      throw new Error(`HAProxy did not serve every instance (saw ${[...seen].join(', ') || 'none'}):\n${await new Response(child.stderr).text()}`)
+    }
+    const answer = await fetch(`${url}/health`).catch(() => undefined)
+    const server = answer?.headers.get('x-served-by')
+    if (answer?.status === 200 && server) seen.add(server)
+    else await Bun.sleep(100)
+  }
+  return {
+    url,
+    async stop() {
+      child.kill()
+      await child.exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,338 @@
+// A deployment of several instances, built for real and tested through its balancer: a PostgreSQL
+// primary and a hot standby (pg_basebackup -c fast -R), PgBouncer in transaction mode with its
+// default settings in front of the standby (deploy/pgbouncer.ini), Redis for the shared state, two
+// instances of the service, and HAProxy with its default `option httpchk GET /ready`
+// (deploy/haproxy.cfg). Proven through HAProxy: the remote contract suite is green; page and cursor
+// walks return every row once, in order, while conversations are inserted; instances agree on
+// items_count and share the rate limit; recovery conflicts give no 500 and a whole export; losing
+// Redis, and then the primary (the standby promoted), the deployment keeps answering.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { openDatabase, type Connection } from '../../src/db/dialect.ts'
+import { migrateToLatest } from '../../src/db/migrate.ts'
+import { buildAccessToken, buildConversation, seededFaker } from '../../fixtures/builders.ts'
+import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
+import { insertDataSet, insertRows } from '../../fixtures/insert.ts'
+import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.ts'
+import { startHAProxy, startPgBouncer, startRedis, startStandby, type HAProxy, type PgBouncer, type Redis, type Standby } from '../../scripts/topology.ts'
+import { REMOTE_BASE_URL } from '../setup.ts'
+import { startService, type ServiceProcess } from '../service-process.ts'
+
+const ROOT = join(import.meta.dir, '../..')
+const CONVERSATIONS = 6000
+const API = '/api/v1/kpi/conversations'
+const RATE_LIMIT = 300
+/** Tokens of the KPI tracker: one per test, so that each has a rate-limit window of its own. */
+const TOKENS = {
+  suite: 'topology-suite-token-0001',
+  walks: 'topology-walks-token-0001',
+  counts: 'topology-count-token-0001',
+  conflicts: 'topology-conflict-token-01',
+  rate: 'topology-rate-token-00001',
+  failover: 'topology-failover-token-1',
+}
+const demo = demoDataSet({ conversations: CONVERSATIONS })
+
+const installed = (name: string, path: string) => Bun.which(name) ?? (Bun.file(path).size > 0 ? path : undefined)
+const missing = [
+  findPostgresBin() ? undefined : 'postgresql',
+  installed('pgbouncer', '/usr/sbin/pgbouncer') ? undefined : 'pgbouncer',
+  installed('haproxy', '/usr/sbin/haproxy') ? undefined : 'haproxy',
+  installed('redis-server', '/usr/bin/redis-server') ? undefined : 'redis-server',
+].filter(Boolean)
+const runnable = !REMOTE_BASE_URL && missing.length === 0
+if (!runnable && !REMOTE_BASE_URL) {
+  if (process.env.CI) throw new Error(`CI must run the topology spec: ${missing.join(', ')} missing (.ci/run installs them)`)
+  console.warn(`*** topology spec skipped: apt-get install -y ${missing.join(' ')}`)
+}
+
+interface Page {
+  meta: { items_count: number; next_cursor?: string | null }
+  payload: Array<{ id: number; created_time: string }>
+}
+
+describe.skipIf(!runnable)('two instances behind HAProxy, reading a hot standby through PgBouncer, sharing state in Redis', () => {
+  let primary: ThrowawayPostgres
+  let writer: Connection
+  let standby: Standby
+  let bouncer: PgBouncer
+  let redis: Redis
+  let instances: ServiceProcess[] = []
+  let haproxy: HAProxy
+  let nextId = 1_000_000
+
+  const get = (token: string, query: string) => fetch(`${haproxy.url}${API}?${query}`, { headers: { api_access_token: token } })
+  const page = async (token: string, query: string): Promise<Page> => {
+    const response = await get(token, query)
+    if (response.status !== 200) throw new Error(`${query}: ${response.status} ${await response.text()}`)
+    return (await response.json()) as Page
+  }
+  /** A conversation of a VBET account on the primary, created at `createdAt` (text, UTC). */
+  const insertOld = async (createdAt: string) => {
+    const id = nextId++
+    await insertRows(writer, 'conversations', [buildConversation(seededFaker(id), { id, account_id: demo.vbetAccountIds[0]!, display_id: id, created_at: createdAt })])
+  }
+  /** The VBET conversations on the standby now: the truth a walk is checked against (items_count may be 10 s old). */
+  const vbetRows = async () => {
+    await caughtUp()
+    const replica = new pg.Client({ connectionString: standby.url })
+    await replica.connect()
+    const { rows } = await replica.query('select count(*)::int as n from conversations where account_id = any($1::int[])', [demo.vbetAccountIds])
+    await replica.end()
+    return rows[0].n as number
+  }
+  /** Waits until the standby has replayed everything the primary wrote so far. */
+  const caughtUp = async () => {
+    const client = new pg.Client({ connectionString: primary.url })
+    await client.connect()
+    const lsn = (await client.query('select pg_current_wal_lsn() as lsn')).rows[0].lsn
+    await client.end()
+    const replica = new pg.Client({ connectionString: standby.url })
+    await replica.connect()
+    while (!(await replica.query('select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [lsn])).rows[0].done) await Bun.sleep(20)
+    await replica.end()
+  }
+
+  beforeAll(async () => {
+    primary = await startThrowawayPostgres({ settings: { full_page_writes: 'on', wal_level: 'replica' } })
+    writer = openDatabase({ dialect: 'postgres', url: primary.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 60_000 }, { readonly: false })
+    await migrateToLatest(writer)
+    await insertDataSet(writer, demo)
+    const faker = seededFaker(7)
+    await insertRows(writer, 'access_tokens', Object.values(TOKENS).map((token, index) => buildAccessToken(faker, { id: 900 + index, owner_id: 1, token })))
+    standby = await startStandby(primary)
+    bouncer = await startPgBouncer({ standby: standby.port, primary: primary.port })
+    redis = await startRedis()
+    await caughtUp()
+    const env = {
+      DATABASE_URL: bouncer.url('kpi'),
+      DB_POOL_MODE: 'transaction',
+      REDIS_URL: redis.url,
+      CURSOR_SECRET: 'the-same-secret-on-every-instance-0123456789',
+      RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+      AUTH_FAILURES_PER_MINUTE: '0',
+    }
+    instances = await Promise.all([startService(env), startService(env)])
+    haproxy = await startHAProxy(instances.map((instance) => instance.url))
+  }, 240_000)
+
+  afterAll(async () => {
+    await haproxy?.stop()
+    await Promise.all(instances.map((instance) => instance.stop()))
+    await redis?.stop()
+    await bouncer?.stop()
+    await standby?.stop()
+    await writer?.destroy().catch(() => {})
+    await primary?.stop()
+  })
+
+  test('HAProxy\'s default health check (HTTP/1.0, no Host) keeps both instances in rotation; each says it shares state in Redis', async () => {
+    const servedBy = new Set<string>()
+    for (let i = 0; i < 6; i++) servedBy.add((await fetch(`${haproxy.url}/ready`)).headers.get('x-served-by') ?? '')
+    expect([...servedBy].sort()).toEqual(['instance1', 'instance2'])
+    expect(await (await fetch(`${haproxy.url}/ready`)).json()).toEqual({ status: 'ready', shared_state: 'redis' })
+  })
+
+  test('through PgBouncer (transaction mode) the service\'s sessions stay read-only and keep the statement timeout, per transaction', async () => {
+    // Against the primary through the same pooler: what a promoted standby would be.
+    const connection = openDatabase(
+      { dialect: 'postgres', url: bouncer.url('kpi_primary'), poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 300, poolMode: 'transaction' },
+      { readonly: true },
+    )
+    try {
+      await expect(sql`create table intruder (id int)`.execute(connection.db)).rejects.toThrow(/read-only transaction/)
+      const started = performance.now()
+      await expect(sql`select pg_sleep(3)`.execute(connection.db)).rejects.toThrow(/statement timeout/)
+      expect(performance.now() - started).toBeLessThan(2500)
+      // The settings are the transaction's, not left behind on a server connection another client gets.
+      const raw = new pg.Client({ connectionString: bouncer.url('kpi_primary') })
+      await raw.connect()
+      try {
+        expect((await raw.query('show transaction_read_only')).rows[0].transaction_read_only).toBe('off')
+        expect((await raw.query('show statement_timeout')).rows[0].statement_timeout).toBe('0')
+      } finally {
+        await raw.end()
+      }
+    } finally {
+      await connection.destroy()
+    }
+  })
+
+  test('in session mode through a transaction pooler: /ready and the API say it is a configuration problem (no Retry-After), and so does the log', async () => {
+    const misconfigured = await startService({ DATABASE_URL: bouncer.url('kpi'), RATE_LIMIT_PER_MINUTE: '0' })
+    try {
+      const ready = await fetch(`${misconfigured.url}/ready`)
+      expect(ready.status).toBe(503)
+      expect(ready.headers.get('retry-after')).toBeNull()
+      expect(((await ready.json()) as { error: string }).error).toContain('configuration problem, not an outage')
+      const answer = await fetch(`${misconfigured.url}${API}`, { headers: { api_access_token: DEMO_TOKEN } })
+      expect(answer.status).toBe(503)
+      expect(answer.headers.get('retry-after')).toBeNull()
+      await Bun.sleep(100)
+      expect(misconfigured.output()).toMatch(/"level":"error","message":"database refuses the connection: a configuration problem[^"]*","error":"[^"]*unsupported startup parameter/)
+    } finally {
+      await misconfigured.stop()
+    }
+  })
+
+  test('the remote contract suite through the balancer: green', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(KPI_|TEST_DATABASE_URL|DIALECTS)/.test(name)))
+    const child = Bun.spawn([process.execPath, 'test', 'spec/contract'], {
+      cwd: ROOT,
+      env: { ...env, KPI_BASE_URL: haproxy.url, KPI_TOKEN: TOKENS.suite, KPI_ACCOUNT_ID: String(demo.vbetAccountIds[0]), KPI_FOREIGN_ACCOUNT_ID: String(demo.otherAccountIds[0]) } as Record<string, string>,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    const output = out + err
+    if (code !== 0) console.log(output.slice(-5000))
+    expect(output).toContain('[remote] contract invariants')
+    expect(Number(/^\s*(\d+) fail$/m.exec(output)?.[1] ?? -1)).toBe(0)
+    expect(code).toBe(0)
+  }, 120_000)
+
+  test('a page walk and a cursor walk across both instances, while older conversations are inserted: every row once, in order', async () => {
+    for (const walk of ['pages', 'cursor'] as const) {
+      const total = await vbetRows()
+      const first = await page(TOKENS.walks, walk === 'cursor' ? 'page_size=250&cursor=' : 'page_size=250&page=1')
+      const seen = [...first.payload]
+      let cursor = first.meta.next_cursor
+      for (let n = 2; seen.length < total; n++) {
+        // Created at the start of the range: behind the walk, where an offset would repeat a row.
+        await insertOld(first.payload[0]!.created_time.replace('T', ' ').replace('Z', ''))
+        await caughtUp()
+        const next = await page(TOKENS.walks, walk === 'cursor' ? `cursor=${cursor}` : `page_size=250&page=${n}`)
+        if (next.payload.length === 0) break
+        seen.push(...next.payload)
+        cursor = next.meta.next_cursor
+      }
+      const ids = seen.map((item) => item.id)
+      expect([walk, new Set(ids).size]).toEqual([walk, ids.length]) // nothing repeated
+      expect([walk, ids.length]).toEqual([walk, total]) // nothing skipped
+      // In created_at order (shown to the second; within a second the stored fractions decide).
+      const times = seen.map((item) => item.created_time)
+      expect(times).toEqual([...times].sort())
+    }
+  }, 120_000)
+
+  test('instances agree on items_count while conversations are inserted (one count, shared, for its lifetime)', async () => {
+    const counts = new Map<string, Set<number>>()
+    for (let i = 0; i < 12; i++) {
+      const response = await get(TOKENS.counts, 'page_size=1&sort_direction=desc')
+      const server = response.headers.get('x-served-by') ?? ''
+      if (!counts.has(server)) counts.set(server, new Set())
+      counts.get(server)!.add(((await response.json()) as Page).meta.items_count)
+      await insertOld(new Date().toISOString().replace('T', ' ').replace('Z', ''))
+    }
+    await caughtUp()
+    expect([...counts.keys()].sort()).toEqual(['instance1', 'instance2'])
+    expect(new Set([...counts.values()].flatMap((set) => [...set])).size).toBe(1)
+  })
+
+  test(`${RATE_LIMIT * 1.6} requests a minute against a limit of ${RATE_LIMIT}: 429s whatever instance they reach`, async () => {
+    const refusedBy = new Map<string, number>()
+    let allowed = 0
+    for (let i = 0; i < RATE_LIMIT * 1.6; i++) {
+      const response = await get(TOKENS.rate, 'page_size=1')
+      await response.arrayBuffer()
+      if (response.status === 200) allowed++
+      else if (response.status === 429) refusedBy.set(response.headers.get('x-served-by') ?? '', (refusedBy.get(response.headers.get('x-served-by') ?? '') ?? 0) + 1)
+    }
+    expect(allowed).toBe(RATE_LIMIT)
+    expect([...refusedBy.keys()].sort()).toEqual(['instance1', 'instance2'])
+    expect([...refusedBy.values()].reduce((a, b) => a + b, 0)).toBe(RATE_LIMIT * 0.6)
+  }, 60_000)
+
+  test('conflicts with recovery (the primary locking conversations again and again): pages never 500, the export arrives whole', async () => {
+    const total = await vbetRows()
+    const locker = new pg.Client({ connectionString: primary.url })
+    locker.on('error', () => {})
+    await locker.connect()
+    let locking = true
+    // Each ACCESS EXCLUSIVE lock is replayed on the standby, which cancels the queries in its way at once.
+    const locks = (async () => {
+      while (locking) {
+        await locker.query('begin; lock table conversations in access exclusive mode')
+        await Bun.sleep(20)
+        await locker.query('commit')
+        await Bun.sleep(30)
+      }
+    })()
+    const statuses = new Map<number, number>()
+    let exportRows = -1
+    let exportError = ''
+    try {
+      const exported = (async () => {
+        const response = await get(TOKENS.conflicts, 'format=csv')
+        // A cut export is a failed read (the response ends without its final chunk), never a short file.
+        const csv = await response.text().catch((error: Error) => ((exportError = error.message), ''))
+        exportRows = csv.split('\r\n').length - 2
+      })()
+      for (let i = 0; i < 120; i++) {
+        const response = await get(TOKENS.conflicts, `page_size=200&page=${1 + (i % 10)}&since=${i}`)
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+        if (response.status === 503) expect(response.headers.get('retry-after')).not.toBeNull()
+        await response.arrayBuffer()
+      }
+      await exported
+    } finally {
+      locking = false
+      await locks
+      await locker.end()
+    }
+    const conflicts = new pg.Client({ connectionString: standby.url })
+    await conflicts.connect()
+    const cancelled = Number((await conflicts.query(`select confl_lock from pg_stat_database_conflicts where datname = 'postgres'`)).rows[0].confl_lock)
+    await conflicts.end()
+    console.log(`recovery conflicts: ${cancelled} statements cancelled by the standby; answers ${JSON.stringify(Object.fromEntries(statuses))}`)
+    expect(cancelled).toBeGreaterThan(0) // the conflicts really happened
+    expect(exportError).toBe('')
+    expect(statuses.get(500) ?? 0).toBe(0)
+    expect([...statuses.keys()].every((status) => status === 200 || status === 503)).toBe(true)
+    expect(exportRows).toBe(total)
+  }, 120_000)
+
+  test('without Redis the instances keep answering from their own memory (and say so on /ready), and share again when it is back', async () => {
+    await redis.halt()
+    try {
+      for (let i = 0; i < 10; i++) expect((await get(TOKENS.failover, 'page_size=1')).status).toBe(200)
+      const ready = (await (await fetch(`${haproxy.url}/ready`)).json()) as { shared_state: string }
+      expect(ready.shared_state).toBe('memory (redis unavailable)')
+    } finally {
+      await redis.resume()
+    }
+    await Bun.sleep(1200) // each instance tries Redis again a second after it failed
+    for (let i = 0; i < 4; i++) await get(TOKENS.failover, 'page_size=1')
+    const states = new Set<string>()
+    for (let i = 0; i < 4; i++) states.add(((await (await fetch(`${haproxy.url}/ready`)).json()) as { shared_state: string }).shared_state)
+    expect([...states]).toEqual(['redis'])
+  }, 30_000)
+
+  test('losing the primary, then promoting the standby: the deployment keeps answering, never 500', async () => {
+    const statuses = new Map<number, number>()
+    const ask = async () => {
+      const response = await get(TOKENS.failover, 'page_size=5')
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+      await response.arrayBuffer()
+      return response.status
+    }
+    await writer.destroy()
+    await primary.halt() // the primary is gone; the standby still serves reads
+    for (let i = 0; i < 20; i++) await ask()
+    await standby.promote()
+    for (let i = 0; i < 20; i++) await ask()
+    expect(await ask()).toBe(200)
+    // Promoted, it is writable; the service's sessions through PgBouncer still are not.
+    const service = openDatabase({ dialect: 'postgres', url: bouncer.url('kpi'), poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 5000, poolMode: 'transaction' }, { readonly: true })
+    try {
+      await expect(sql`create table intruder (id int)`.execute(service.db)).rejects.toThrow(/read-only transaction/)
+    } finally {
+      await service.destroy()
+    }
+    console.log(`failover: answers ${JSON.stringify(Object.fromEntries(statuses))}`)
+    expect(statuses.get(500) ?? 0).toBe(0)
+    expect(statuses.get(200) ?? 0).toBeGreaterThanOrEqual(40)
+  }, 60_000)
+})
