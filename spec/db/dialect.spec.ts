@@ -54,6 +54,29 @@ for (const dialect of DIALECTS) {
       if (tooMany !== undefined) expect(isUnavailable(tooMany)).toBe(false)
       if (dialect === 'postgres') expect(tooMany).toBeDefined()
     })
+
+    test.skipIf(dialect !== 'postgres')('a refusal for good (no such database, no such role) is a configuration problem, not unavailability', async () => {
+      for (const change of [(url: URL) => (url.pathname = '/no_such_database_here'), (url: URL) => (url.username = 'no_such_role_here')]) {
+        const url = new URL((ctx.database.config as { url: string }).url)
+        change(url)
+        const service = openDatabase({ dialect: 'postgres', url: url.toString(), poolSize: 1, connectTimeoutMs: 2000, statementTimeoutMs: 2000 }, { readonly: true })
+        try {
+          const error = await sql`select 1`.execute(service.db).then(() => undefined, (caught: unknown) => caught)
+          expect(error).toBeDefined()
+          expect(service.dialect.isMisconfigured(error)).toBe(true)
+        } finally {
+          await service.destroy()
+        }
+      }
+      // An outage is not a configuration problem.
+      const down = openDatabase({ dialect: 'postgres', url: 'postgres://kpi@127.0.0.1:1/kpi', poolSize: 1, connectTimeoutMs: 1000, statementTimeoutMs: 1000 }, { readonly: true })
+      try {
+        const error = await sql`select 1`.execute(down.db).then(() => undefined, (caught: unknown) => caught)
+        expect([down.dialect.isMisconfigured(error), down.dialect.isUnavailable(error)]).toEqual([false, true])
+      } finally {
+        await down.destroy()
+      }
+    })
   })
 }
 
