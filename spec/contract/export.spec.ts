@@ -93,6 +93,10 @@ for (const dialect of DIALECTS) {
     test('format=json, or an Accept of JSON, is the documented page', async () => {
       const response = await conversations(app(), { format: 'json', page_size: 2 }, { headers: { accept: 'text/csv' } })
       expect(Object.keys(response.body)).toEqual(['meta', 'payload'])
+      // q=0 refuses CSV: the page, not an export.
+      const refused = await conversations(app(), { page_size: 2 }, { headers: { accept: 'text/csv;q=0, application/json' } })
+      expect(refused.headers.get('content-type')).toStartWith('application/json')
+      expect(Object.keys(refused.body)).toEqual(['meta', 'payload'])
     })
 
     test('HEAD of an export: the export\'s headers, no body, and no row read (only the token and the allowlist)', async () => {

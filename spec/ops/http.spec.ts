@@ -4,6 +4,7 @@ import { describe, expect, test } from 'bun:test'
 import { createHandler, type LogLine } from '../../src/http.ts'
 import { RateLimiter } from '../../src/ops/rate-limit.ts'
 import { openDatabase } from '../../src/db/dialect.ts'
+import { factsOf } from '../../src/ops/request-facts.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
 import { appWithoutDatabase, contractApp } from '../helpers.ts'
 import { TOKENS } from '../../fixtures/contract-data-set.ts'
@@ -150,5 +151,35 @@ describe('/ready without a database', () => {
     } finally {
       await connection.destroy()
     }
+  })
+})
+
+describe('a streamed export that fails midway', () => {
+  test('is cut (the read fails), and its request gets a second log line: export incomplete, with the request id', async () => {
+    const lines: LogLine[] = []
+    // An app whose export fails after its first rows, as one does when the database goes away.
+    const app = {
+      handle: async (request: Request) => {
+        factsOf(request).streamed = true
+        let sent = false
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent) return controller.error(new Error('the database went away'))
+            sent = true
+            controller.enqueue(new TextEncoder().encode('id\r\n1\r\n'))
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'text/csv' } })
+      },
+    }
+    const handle = createHandler({ app, rateLimiter: new RateLimiter({ limit: 0 }), log: (line) => lines.push(line) })
+    const response = await handle(new Request(`http://localhost${PATH}?format=csv`, { headers: { 'x-request-id': 'export-7' } }))
+    expect(response.status).toBe(200)
+    await expect(response.text()).rejects.toThrow('the database went away')
+    expect(lines.map((line) => [line.message, line.request_id])).toEqual([
+      ['request', 'export-7'],
+      ['export incomplete: the stream was cut', 'export-7'],
+    ])
+    expect(lines[1]!.level).toBe('error')
   })
 })
