@@ -156,6 +156,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "Bad request: the Host header is malformed or repeated"
+                     *     }
+                     */
                     "application/json": {
                         /** @description What was wrong. */
                         error: string;
@@ -203,6 +208,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "Bad request: the Host header is malformed or repeated"
+                     *     }
+                     */
                     "application/json": {
                         /** @description What was wrong. */
                         error: string;
@@ -264,6 +274,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "Bad request: the Host header is malformed or repeated"
+                     *     }
+                     */
                     "application/json": {
                         /** @description What was wrong. */
                         error: string;

@@ -87,7 +87,9 @@ describe.skipIf(!runnable)('two instances behind HAProxy, reading a hot standby 
   const caughtUp = async () => {
     const client = new pg.Client({ connectionString: primary.url })
     await client.connect()
-    const lsn = (await client.query('select pg_current_wal_lsn() as lsn')).rows[0].lsn
+    // The insert location, not the write location: the throwaway primary commits asynchronously
+    // (synchronous_commit off), so its last commit may not be written yet.
+    const lsn = (await client.query('select pg_current_wal_insert_lsn() as lsn')).rows[0].lsn
     await client.end()
     const replica = new pg.Client({ connectionString: standby.url })
     await replica.connect()

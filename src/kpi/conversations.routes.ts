@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
 import { MethodNotAllowedError, UnauthorizedError, ValidationError } from '../errors.ts'
 import { readAccessToken } from './access-token.ts'
+import { UNUSABLE_REQUEST_RESPONSE } from '../ops/request-target.ts'
 import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
@@ -36,12 +37,7 @@ export const CONVERSATIONS_RESPONSES: ResponseDocs = {
     description: 'Not modified: the If-None-Match header holds the ETag of this very answer. No body.',
     headers: [...EVERY_API_ANSWER, 'ETag', 'Cache-Control'],
   },
-  400: {
-    description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
-    example: { error: 'Bad request: the Host header is malformed or repeated' },
-    jsonSchema: ErrorBody,
-    headers: EVERY_ANSWER,
-  },
+  400: UNUSABLE_REQUEST_RESPONSE,
   401: {
     description: 'No token, an unknown token, a token that is not the KPI tracker\'s, two different tokens, or account_id not in the VBET allowlist.',
     example: { error: 'Invalid Access Token' },

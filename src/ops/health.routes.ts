@@ -8,6 +8,7 @@ import { EVERY_ANSWER } from '../docs/response-headers.ts'
 import { DatabaseMisconfiguredError, ServiceUnavailableError } from '../errors.ts'
 import { ErrorBody } from '../kpi/conversations.model.ts'
 import { ping } from '../kpi/conversations.repository.ts'
+import { UNUSABLE_REQUEST_RESPONSE } from './request-target.ts'
 import type { SharedState } from '../state/shared-state.ts'
 
 export const HealthBody = Type.Object({ status: Type.Literal('ok') }, { description: 'The process answers.' })
@@ -21,20 +22,14 @@ export const ReadyBody = Type.Object(
   { description: 'The process and its database answer.' },
 )
 
-const BAD_HOST = {
-  description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
-  jsonSchema: ErrorBody,
-  headers: EVERY_ANSWER,
-}
-
 /** The operational answers, for the OpenAPI document. */
 export const HEALTH_RESPONSES: ResponseDocs = {
   200: { description: 'The process answers (liveness).', example: { status: 'ok' }, headers: EVERY_ANSWER },
-  400: BAD_HOST,
+  400: UNUSABLE_REQUEST_RESPONSE,
 }
 export const READY_RESPONSES: ResponseDocs = {
   200: { description: 'The database answers too (readiness).', example: { status: 'ready', shared_state: 'redis' }, headers: EVERY_ANSWER },
-  400: BAD_HOST,
+  400: UNUSABLE_REQUEST_RESPONSE,
   503: {
     description:
       'The database does not answer: take the instance out of rotation (do not restart it); with Retry-After. Without Retry-After, ' +

@@ -3,7 +3,7 @@
 import { Elysia } from 'elysia'
 import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_ANSWER } from '../docs/response-headers.ts'
-import { ErrorBody } from '../kpi/conversations.model.ts'
+import { UNUSABLE_REQUEST_RESPONSE } from './request-target.ts'
 import type { Metrics } from './metrics.ts'
 
 export const METRICS_RESPONSES: ResponseDocs = {
@@ -17,11 +17,7 @@ export const METRICS_RESPONSES: ResponseDocs = {
       },
     },
   },
-  400: {
-    description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
-    jsonSchema: ErrorBody,
-    headers: EVERY_ANSWER,
-  },
+  400: UNUSABLE_REQUEST_RESPONSE,
 }
 
 export function metricsRoutes(metrics: Metrics) {

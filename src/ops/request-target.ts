@@ -6,6 +6,17 @@
 // target when it does not (or is missing), and Elysia finds the path at `url.indexOf('/', 11)`,
 // which a Host of three characters or fewer shifts. No library sits between the two; the rules
 // below are RFC 9110's (Host = uri-host [":" port]) and RFC 3986's (reg-name, IP literals).
+import type { ResponseDoc } from '../docs/openapi.ts'
+import { EVERY_ANSWER } from '../docs/response-headers.ts'
+import { ErrorBody } from '../kpi/conversations.model.ts'
+
+/** The 400 every operation may answer (the HTTP layer does, before routing), for the OpenAPI document. */
+export const UNUSABLE_REQUEST_RESPONSE: ResponseDoc = {
+  description: 'A request the service cannot use: a malformed Host header, or one sent twice.',
+  example: { error: 'Bad request: the Host header is malformed or repeated' },
+  jsonSchema: ErrorBody,
+  headers: EVERY_ANSWER,
+}
 
 /** Where every request is re-addressed before it reaches the app: a Host long enough for Elysia's router. */
 const CANONICAL_ORIGIN = 'http://localhost'
