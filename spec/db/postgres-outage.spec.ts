@@ -8,10 +8,14 @@ import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from 
 import { DIALECTS } from '../setup.ts'
 import { contractApp, conversations, type TestApp } from '../helpers.ts'
 import { contractDataSet } from '../../fixtures/contract-data-set.ts'
-import { insertDataSet } from '../../fixtures/insert.ts'
+import { insertDataSet, insertRows } from '../../fixtures/insert.ts'
+import { buildConversation, dbTime, seededFaker } from '../../fixtures/builders.ts'
+import { TOKENS } from '../../fixtures/contract-data-set.ts'
 
 const runnable = DIALECTS.includes('postgres') && findPostgresBin() !== undefined
 if (DIALECTS.includes('postgres') && !runnable) console.warn('[postgres] outage spec skipped: no PostgreSQL server binaries to start a cluster of its own')
+
+const EXTRA = 5000
 
 describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
   let server: ThrowawayPostgres
@@ -23,6 +27,11 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
     const writer = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 5000 }, { readonly: false })
     await migrateToLatest(writer)
     await insertDataSet(writer, contractDataSet())
+    // Enough rows for an export of several batches (of 1000), for the outage midway through one.
+    const faker = seededFaker(11)
+    await insertRows(writer, 'conversations', Array.from({ length: EXTRA }, (_, i) => buildConversation(faker, {
+      id: 10_000 + i, account_id: 3, display_id: 10_000 + i, created_at: dbTime(new Date(Date.UTC(2025, 0, 1) + i * 60_000)),
+    })))
     await writer.destroy()
     connection = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 1000 }, { readonly: true })
     app = contractApp(connection)
@@ -55,4 +64,20 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
     }
     expect(status).toBe(200)
   })
+
+  test('an export in flight when the server goes away for a moment resumes after the last row it sent: every row once', async () => {
+    const expected = (await conversations(app, { page_size: 1 })).body.meta.items_count
+    expect(expected).toBeGreaterThan(EXTRA)
+    const response = await app.handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson', { headers: { api_access_token: TOKENS.kpiTracker } }))
+    const reader = response.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = decoder.decode((await reader.read()).value, { stream: true })
+    await server.halt()
+    await Bun.sleep(300)
+    await server.resume()
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
+    const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.length).toBe(expected)
+  }, 30_000)
 })

@@ -2,6 +2,7 @@
 // a real Redis (when redis-server is installed), so that N instances allow the limit, not N times it.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RateLimiter } from '../../src/ops/rate-limit.ts'
+import { RedisClient } from 'bun'
 import { RedisState } from '../../src/state/redis-state.ts'
 import { MemoryState } from '../../src/state/shared-state.ts'
 import { startRedis, type Redis } from '../../scripts/topology.ts'
@@ -76,6 +77,21 @@ describe.skipIf(!redisServer || REMOTE_BASE_URL !== undefined)('RateLimiter and 
     } finally {
       await first.close()
       await second.close()
+    }
+  })
+
+  test('concurrent first calls share one connection, and every hit counts once', async () => {
+    const state = new RedisState({ url: redis.url, log: (line) => lines.push(line) })
+    const observer = new RedisClient(redis.url)
+    try {
+      const before = String(await observer.send('CLIENT', ['LIST'])).trim().split('\n').length
+      const counts = await Promise.all(Array.from({ length: 50 }, () => state.hit('kpi:test:concurrent', 60_000)))
+      expect(counts.map((window) => window.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+      const after = String(await observer.send('CLIENT', ['LIST'])).trim().split('\n').length
+      expect(after - before).toBe(1)
+    } finally {
+      observer.close()
+      await state.close()
     }
   })
 

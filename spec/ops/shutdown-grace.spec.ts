@@ -29,10 +29,11 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('stopping with a stalled export',
   let dir = ''
   let database = ''
   beforeAll(async () => {
-    // 60,000 conversations: an NDJSON export of some 24 MB, more than the loopback's socket buffers and Bun's own queue hold.
+    // 150,000 conversations: an NDJSON export of some 40 MB, far more than the loopback's socket
+    // buffers and Bun's own queue hold (with 60,000, a run here once buffered it all).
     dir = mkdtempSync(join(tmpdir(), 'kpi-grace-'))
     database = join(dir, 'kpi.sqlite')
-    const seed = Bun.spawn([process.execPath, join(ROOT, 'scripts/seed.ts'), '--migrate', '--conversations', '60000'], {
+    const seed = Bun.spawn([process.execPath, join(ROOT, 'scripts/seed.ts'), '--migrate', '--conversations', '150000'], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: database },
       stdout: 'pipe',
@@ -51,7 +52,9 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('stopping with a stalled export',
     stalled.socket.write(`GET /api/v1/kpi/conversations?format=ndjson HTTP/1.1\r\nHost: kpi.test\r\napi_access_token: ${DEMO_TOKEN}\r\n\r\n`)
     while (stalled.received().length < 100_000) await Bun.sleep(20)
     stalled.socket.pause()
-    await Bun.sleep(300)
+    await Bun.sleep(1000)
+    // The premise: the export is still open (the service logs `export complete` when it is not).
+    expect(service.output()).not.toContain('"message":"export complete"')
 
     const started = performance.now()
     const code = await service.stop()
@@ -69,7 +72,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('stopping with a stalled export',
     const service = await startService({ DATABASE_URL: database, RATE_LIMIT_PER_MINUTE: '0' })
     const page = await fetch(`${service.url}/api/v1/kpi/conversations?page_size=1`, { headers: { api_access_token: DEMO_TOKEN } })
     const { items_count: rows } = ((await page.json()) as { meta: { items_count: number } }).meta
-    expect(rows).toBeGreaterThan(30_000) // the VBET accounts' share of the 60,000
+    expect(rows).toBeGreaterThan(75_000) // the VBET accounts' share of the 150,000
     const response = await fetch(`${service.url}/api/v1/kpi/conversations?format=csv`, { headers: { api_access_token: DEMO_TOKEN } })
     const reader = response.body!.getReader()
     const first = await reader.read()

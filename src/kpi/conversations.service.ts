@@ -174,6 +174,13 @@ export async function readConversationsPage(
 const EXPORT_BATCH = 1000
 
 /**
+ * Pauses before an export reads a batch again after the database was unavailable (its statements'
+ * own retries spent: a standby's conflicts, a pooler's reconnect). The batch is keyset-walked, so
+ * reading it again resumes exactly after the last row sent; only then is the export cut.
+ */
+const EXPORT_BATCH_RETRY_MS = [500, 1000, 2000, 4000] as const
+
+/**
  * Every conversation of the request's range, for a streamed export: the same auth, allowlist and
  * filters as a page, all pages at once, read in keyset batches as they are consumed. page,
  * page_size and cursor are not used. The allowlist is checked before the first row.
@@ -187,6 +194,17 @@ export async function openExport(
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
   const scope = await scopeOf(deps, start)
   const read = async (after: PageBoundary | undefined) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await readBatch(after)
+      } catch (error) {
+        const pause = EXPORT_BATCH_RETRY_MS[attempt]
+        if (pause === undefined || !connection.dialect.isUnavailable(error)) throw error
+        await Bun.sleep(pause)
+      }
+    }
+  }
+  const readBatch = async (after: PageBoundary | undefined) => {
     const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
     // The next batch's ids are known to start after `last`: ask for them while this batch is read.
     const next = ids.length === EXPORT_BATCH && last ? last : undefined

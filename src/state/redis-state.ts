@@ -27,6 +27,8 @@ export class RedisState implements SharedState {
   readonly #memory = new MemoryState()
   readonly #options: Required<Omit<RedisStateOptions, 'log'>> & Pick<RedisStateOptions, 'log'>
   #client: RedisClient | undefined
+  /** The connection being opened: concurrent calls wait for the same one instead of opening their own. */
+  #connecting: Promise<RedisClient> | undefined
   #down = false
   #retryAt = 0
   #fallbacks = 0
@@ -42,14 +44,8 @@ export class RedisState implements SharedState {
       return fallback(this.#memory)
     }
     try {
-      if (!this.#client?.connected) {
-        this.#client?.close()
-        // No offline queue: a command while disconnected fails at once instead of waiting.
-        this.#client = new RedisClient(this.#options.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 1000 })
-        this.#client.onclose = () => {}
-        await within(this.#client.connect(), 1500)
-      }
-      const result = await within(command(this.#client), this.#options.commandTimeoutMs)
+      const client = this.#client?.connected ? this.#client : await (this.#connecting ??= this.#connect())
+      const result = await within(command(client), this.#options.commandTimeoutMs)
       if (this.#down) {
         this.#down = false
         this.#options.log({ level: 'info', message: 'shared state: Redis answers again; using it' })
@@ -64,9 +60,26 @@ export class RedisState implements SharedState {
       // A client that timed out may still be half-open: the next try starts a new one.
       this.#client?.close()
       this.#client = undefined
+      this.#connecting = undefined
       this.#fallbacks++
       return fallback(this.#memory)
     }
+  }
+
+  async #connect(): Promise<RedisClient> {
+    this.#client?.close()
+    // No offline queue: a command while disconnected fails at once instead of waiting.
+    const client = new RedisClient(this.#options.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 1000 })
+    client.onclose = () => {}
+    try {
+      await within(client.connect(), 1500)
+    } catch (error) {
+      client.close()
+      throw error
+    }
+    this.#client = client
+    this.#connecting = undefined
+    return client
   }
 
   get(key: string): Promise<string | undefined> {
