@@ -125,9 +125,10 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
       log({ level: 'error', message: 'unhandled', request_id: id, error: String(error) })
     }
     if (draining?.()) headers.connection = 'close'
+    const body = streamed ? response.body : null
     const answered = new Response(
-      streamed && response.body
-        ? untilEnd(response.body, (outcome) => {
+      body
+        ? untilEnd(body, (outcome) => {
             ended()
             // The request's line went out with the headers; how its export ended gets a line of its own.
             log({
@@ -140,7 +141,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
         : response.body,
       response,
     )
-    if (!streamed) ended()
+    if (!body) ended()
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 
     const seconds = (performance.now() - started) / 1000
