@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       authFailuresPerMinute: 30,
       shutdownGraceMs: 25_000,
       redisUrl: undefined,
+      changesLagSeconds: 60,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
     expect(Object.isFrozen(config)).toBe(true)

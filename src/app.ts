@@ -2,12 +2,14 @@
 // connection and the configuration) with no side effects, so specs build as many as they like.
 import { randomBytes } from 'node:crypto'
 import { Elysia } from 'elysia'
-import { DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
+import { DEFAULT_CHANGES_LAG_SECONDS, DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, DatabaseMisconfiguredError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { INTEGER_PARAMETERS, PARAMETER_RULES } from './kpi/conversations.model.ts'
 import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
+import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.routes.ts'
+import { CHANGES_INTEGER_PARAMETERS } from './kpi/changes.model.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
 import { METRICS_RESPONSES, metricsRoutes } from './ops/metrics.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
@@ -21,7 +23,8 @@ import packageJson from '../package.json' with { type: 'json' }
 
 export interface AppDeps {
   readonly connection: Connection
-  readonly config: Pick<Config, 'kpiTrackerEmail'> & Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs' | 'cursorSecret'>>
+  readonly config: Pick<Config, 'kpiTrackerEmail'> &
+    Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs' | 'cursorSecret' | 'changesLagSeconds'>>
   /** The clock for the defaults of since/until; the real one unless a spec pins it. */
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
@@ -110,12 +113,13 @@ export function createApp(deps: AppDeps) {
         document: {
           operations: {
             [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES,
+            [`GET ${CHANGES_PATH}`]: CHANGES_RESPONSES,
             'GET /health': HEALTH_RESPONSES,
             'GET /ready': READY_RESPONSES,
             'GET /metrics': METRICS_RESPONSES,
           },
           headers: RESPONSE_HEADERS,
-          integerParameters: INTEGER_PARAMETERS,
+          integerParameters: [...new Set([...INTEGER_PARAMETERS, ...CHANGES_INTEGER_PARAMETERS])],
           parameters: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_HEADER_PARAMETERS },
         },
       }),
@@ -123,6 +127,7 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes(connection, state))
     .use(metricsRoutes(metrics))
     .use(conversationsRoutes(kpi))
+    .use(changesRoutes({ ...kpi, changesLagSeconds: deps.config.changesLagSeconds ?? DEFAULT_CHANGES_LAG_SECONDS }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -55,10 +55,13 @@ export interface Config {
   readonly shutdownGraceMs: number
   /** Redis for the state instances share (rate limits, caches, page ends); unset: this process's memory. */
   readonly redisUrl: string | undefined
+  /** The changes feed holds back rows updated less than this many seconds ago (late commits). */
+  readonly changesLagSeconds: number
 }
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
+export const DEFAULT_CHANGES_LAG_SECONDS = 60
 /** Under the 30 s an orchestrator usually grants between SIGTERM and SIGKILL. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000
 export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
@@ -104,6 +107,7 @@ export function loadConfig(env: Env): Config {
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
   const authFailuresPerMinute = int('AUTH_FAILURES_PER_MINUTE', DEFAULT_AUTH_FAILURES_PER_MINUTE, 0, 10_000_000)
   const shutdownGraceMs = int('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0, 3_600_000)
+  const changesLagSeconds = int('CHANGES_LAG_SECONDS', DEFAULT_CHANGES_LAG_SECONDS, 0, 86_400)
   const redisUrl = env.REDIS_URL?.trim() || undefined
   // The URL may carry a password: never echo it.
   if (redisUrl !== undefined && !/^rediss?:\/\/[^/\s]+/i.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL')
@@ -117,7 +121,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, redisUrl })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, redisUrl, changesLagSeconds })
 }
 
 /**

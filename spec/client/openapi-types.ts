@@ -87,6 +87,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kpi/conversations/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes feed: conversations by when they last changed, for incremental sync
+         * @description Opt-in, beside the documented endpoint: conversations whose updated_at is at or after start_time, in updated_at then id order, with the same token, allowlist and errors. Rows younger than CHANGES_LAG_SECONDS (60) are held back: end_time says up to when the feed is complete, end_of_stream that this page reached it. Store meta.next_cursor and resume with it later: you get exactly what changed since (a conversation changed again comes again, in its new state).
+         */
+        get: operations["listConversationChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -115,6 +135,8 @@ export interface components {
         "Content-Disposition": string;
         /** @description With 405: the methods the path takes. */
         Allow: string;
+        /** @description Exports of the changes feed only: the cursor that continues the feed right after this export (everything from its end_time on). */
+        "X-Next-Cursor": string;
     };
     pathItems: never;
 }
@@ -534,6 +556,260 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "since must be an integer Unix timestamp in seconds, from -62135596800 to 253402300799"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default), or past the failed authentications allowed from one address (AUTH_FAILURES_PER_MINUTE, 30); retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Too many requests: at most 600 requests a minute for one token; retry after 12 s"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The database did not answer in time; retry after the Retry-After seconds. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "The database is unavailable; try again shortly"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Any other error, in the same {"error"} shape: 404 for a path that is not an operation of this API, 405 for a method the path does not take (with Allow), 500 for a defect of the service (logged; the body says nothing of it). */
+            default: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Resource could not be found"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    listConversationChanges: {
+        parameters: {
+            query?: {
+                /** @description Unix timestamp (seconds), inclusive: conversations whose updated_at is at or after it. Starts a walk; required unless cursor is given. A decimal integer, at least -62135596800, at most 253402300799. */
+                start_time?: string;
+                /** @description meta.next_cursor of an earlier page (or X-Next-Cursor of an export): continues the walk where it stood, minutes or days later. */
+                cursor?: string;
+                /** @description Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts. A decimal integer. */
+                account_id?: string;
+                /** @description Records per page. Clamped to [1, 1000]. A decimal integer. */
+                page_size?: string;
+                /** @description json (the default): pages. csv or ndjson: the feed to end_time in one streamed download, the cursor to resume in X-Next-Cursor. */
+                format?: "json" | "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the feed (JSON), in updated_at then id order, up to end_time; with format=csv or format=ndjson (or the matching Accept), the feed to end_time, streamed, with the cursor to resume in X-Next-Cursor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
+                    "X-Next-Cursor": components["headers"]["X-Next-Cursor"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        meta: {
+                            /**
+                             * @description Effective page size (after clamping).
+                             * @example 100
+                             */
+                            page_size: number;
+                            /** @description Where this page ended: send it as cursor for the next page, now or later. Always given. */
+                            next_cursor: string;
+                            /** @description True when this page reached end_time: the feed is complete up to it; resume later with next_cursor. */
+                            end_of_stream: boolean;
+                            /**
+                             * @description Unix seconds: the feed is complete up to (not including) this instant, CHANGES_LAG_SECONDS before now; younger changes come later.
+                             * @example 1736553540
+                             */
+                            end_time: number;
+                        };
+                        payload: {
+                            /**
+                             * @description Internal conversation ID.
+                             * @example 101
+                             */
+                            id: number;
+                            /**
+                             * @description Human-readable conversation number within the account.
+                             * @example 5
+                             */
+                            display_id: number;
+                            /**
+                             * @description Account the conversation belongs to.
+                             * @example 3
+                             */
+                            account_id: number;
+                            /**
+                             * Format: date-time
+                             * @description When the conversation was created (ISO 8601, UTC, to the second).
+                             * @example 2026-01-10T08:30:00Z
+                             */
+                            created_time: string;
+                            /** @description Value from additional_attributes.resolved_time (ISO 8601, UTC). Null if not set or unreadable. */
+                            resolved_time: string | null;
+                            /** @description Seconds from conversation start to resolution: resolved_time - (reopen_time || created_at). Null if resolved_time is not set. */
+                            chat_duration: number | null;
+                            /**
+                             * @description open, resolved, pending, or snoozed (unknown only for a status code the platform does not define).
+                             * @default open
+                             * @example resolved
+                             * @enum {string}
+                             */
+                            status: "open" | "resolved" | "pending" | "snoozed" | "unknown";
+                            /**
+                             * @description Labels attached to the conversation, in the order they were attached.
+                             * @example [
+                             *       "urgent",
+                             *       "billing"
+                             *     ]
+                             */
+                            labels: string[];
+                            /** @description Assigned agent. Null if unassigned. */
+                            assignee: {
+                                /** @example 7 */
+                                id: number;
+                                /** @example Jane Smith */
+                                name: string;
+                                /** @example jane@example.com */
+                                email: string | null;
+                            } | null;
+                            /** @description Associated contact. Null if not linked. */
+                            contact: {
+                                /** @example 55 */
+                                id: number;
+                                /**
+                                 * @description External id of the contact; null when it has none.
+                                 * @example ext-user-123
+                                 */
+                                identifier: string | null;
+                            } | null;
+                            /**
+                             * Format: date-time
+                             * @description When the conversation last changed (updated_at; ISO 8601, UTC, to the second).
+                             * @example 2026-01-11T09:00:00Z
+                             */
+                            updated_time: string;
+                        }[];
+                    };
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description A request the service cannot use: a malformed Host header, or one sent twice. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Bad request: the Host header is malformed or repeated"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description No token, an unknown token, a token that is not the KPI tracker's, two different tokens, or account_id not in the VBET allowlist. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Invalid Access Token"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Neither start_time nor cursor (or both), a cursor this feed did not give, or a parameter the feed does not take. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "start_time is required (Unix seconds), or a cursor to continue a walk"
                      *     }
                      */
                     "application/json": {

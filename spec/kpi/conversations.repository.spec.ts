@@ -25,6 +25,7 @@ for (const dialect of DIALECTS) {
         displayId: 17,
         accountId: 3,
         createdAt: new Date('1926-01-20T12:00:00Z'),
+        updatedAt: new Date('1926-01-20T12:00:00Z'),
         status: 1,
         additionalAttributes: { browser_language: expect.any(String) },
         assignee: null,

@@ -4,6 +4,7 @@ import { Migrator, type Migration } from 'kysely/migration'
 import type { Connection } from './dialect.ts'
 import { chatwootTables } from './migrations/001_chatwoot_tables.ts'
 import { kpiConversationsIndex } from './migrations/002_kpi_conversations_index.ts'
+import { kpiChangesIndex } from './migrations/003_kpi_changes_index.ts'
 
 /**
  * Brings the schema up to date.
@@ -13,6 +14,7 @@ export async function migrateToLatest({ db, dialect }: Connection): Promise<void
   const migrations: Record<string, Migration> = {
     '001_chatwoot_tables': chatwootTables(dialect),
     '002_kpi_conversations_index': kpiConversationsIndex(dialect),
+    '003_kpi_changes_index': kpiChangesIndex(dialect),
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
   const { error, results } = await migrator.migrateToLatest()

@@ -15,6 +15,7 @@ export const RESPONSE_HEADERS = {
   'Cache-Control': { description: 'private, no-store: conversation data is kept by no cache; a re-polling client keeps the ETag itself.', schema: text },
   'Content-Disposition': { description: 'Exports only (CSV, NDJSON): attachment; filename="kpi-conversations_<since>_<until>.<csv|ndjson>", the range in UTC.', schema: text },
   Allow: { description: 'With 405: the methods the path takes.', schema: text },
+  'X-Next-Cursor': { description: 'Exports of the changes feed only: the cursor that continues the feed right after this export (everything from its end_time on).', schema: text },
 } as const
 
 export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS

@@ -45,7 +45,8 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
-export function csvRow(item: ConversationItem): string {
+/** A CSV row of the documented columns, then `extra` fields of the item (updated_time, for the changes feed). */
+export function csvRow<Item extends ConversationItem>(item: Item, extra: ReadonlyArray<keyof Item & string> = []): string {
   return [
     item.id,
     item.display_id,
@@ -60,28 +61,36 @@ export function csvRow(item: ConversationItem): string {
     item.assignee?.email ?? null,
     item.contact?.id ?? null,
     item.contact?.identifier ?? null,
+    ...extra.map((name) => item[name] as string | number | null),
   ]
     .map(csvField)
     .join(',')
 }
 
-/** `kpi-conversations_<since>_<until>.<ext>`, the range in UTC, safe in any file system. */
-export function exportFilename(format: ExportFormat, since: number, until: number): string {
+/** `<prefix>_<since>_<until>.<ext>`, the range in UTC, safe in any file system. */
+export function exportFilename(format: ExportFormat, since: number, until: number, prefix = 'kpi-conversations'): string {
   const stamp = (seconds: number) => toIsoSeconds(new Date(seconds * 1000)).replaceAll(':', '').replaceAll('-', '')
-  return `kpi-conversations_${stamp(since)}_${stamp(until)}.${format === 'csv' ? 'csv' : 'ndjson'}`
+  return `${prefix}_${stamp(since)}_${stamp(until)}.${format === 'csv' ? 'csv' : 'ndjson'}`
 }
 
 /**
  * A streamed response of `batches` (each an array of items, fetched when the client has read the
  * previous one). An error while streaming ends the stream: the status is already sent.
  */
-export function exportResponse(format: ExportFormat, filename: string, batches: AsyncIterator<ConversationItem[]>, onError: (error: unknown) => void): Response {
+export function exportResponse<Item extends ConversationItem>(
+  format: ExportFormat,
+  filename: string,
+  batches: AsyncIterator<Item[]>,
+  onError: (error: unknown) => void,
+  /** Fields of the item after the documented columns (CSV; NDJSON writes the whole item). */
+  extra: ReadonlyArray<keyof Item & string> = [],
+): Response {
   const encoder = new TextEncoder()
   let started = false
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${CSV_COLUMNS.join(',')}\r\n`))
+        if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${[...CSV_COLUMNS, ...extra].join(',')}\r\n`))
         started = true
         // Enqueue something or close: a pull that enqueues nothing is not called again, and the
         // response would hang open (an empty last batch does that).
@@ -89,7 +98,8 @@ export function exportResponse(format: ExportFormat, filename: string, batches: 
           const next = await batches.next()
           if (next.done) return controller.close()
           if (next.value.length === 0) continue
-          const text = format === 'csv' ? next.value.map((item) => `${csvRow(item)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
+          const text =
+            format === 'csv' ? next.value.map((item) => `${csvRow(item, extra)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
           return controller.enqueue(encoder.encode(text))
         }
       } catch (error) {

@@ -33,10 +33,17 @@ export async function findVbetAccountIdsConfig({ db }: Connection): Promise<unkn
   return row ? parseJson(row.serialized_value) : undefined
 }
 
-/** Which conversations a request reads: these accounts, created in this range. */
+/** Which conversations a request reads: these accounts, with their time column in this range. */
 export interface ConversationScope extends CreatedRange {
   readonly accountIds: readonly number[]
+  /**
+   * The time the range filters and the order follows: created_at (the documented endpoint) or
+   * updated_at (the changes feed). The range's bounds are named for created_at, either way.
+   */
+  readonly timeColumn?: TimeColumn
 }
+
+export type TimeColumn = 'created_at' | 'updated_at'
 
 export interface PageWindow {
   readonly sortDirection: SortDirection
@@ -59,8 +66,8 @@ function scoped({ db, dialect }: Connection, scope: ConversationScope) {
     // page rely on it). Several: one bound list, whatever the allowlist's size (`in (?, ?, …)` binds
     // a parameter per account, past the 65,535 PostgreSQL's protocol can count).
     .where(scope.accountIds.length === 1 ? sql<boolean>`${sql.ref('account_id')} = ${scope.accountIds[0]}` : dialect.idIn('account_id', scope.accountIds))
-    .where(dialect.createdAt('created_at'), '>=', toDbTimestamp(scope.createdFrom))
-    .where(dialect.createdAt('created_at'), '<', toDbTimestamp(scope.createdBefore))
+    .where(dialect.createdAt(scope.timeColumn ?? 'created_at'), '>=', toDbTimestamp(scope.createdFrom))
+    .where(dialect.createdAt(scope.timeColumn ?? 'created_at'), '<', toDbTimestamp(scope.createdBefore))
 }
 
 /** How many conversations the scope holds, across all pages. */
@@ -89,16 +96,17 @@ function pageIdsQuery(connection: Connection, scope: ConversationScope, window: 
   const { db, dialect } = connection
   const direction = window.sortDirection
   const { after } = window
+  const time = dialect.createdAt(scope.timeColumn ?? 'created_at')
   // With a boundary the page is the next `limit` rows after it: no row is skipped to get there.
   const offset = after ? 0 : window.offset
   const ordered = (accountIds: readonly number[], limit: number) => {
     const query = scoped(connection, { ...scope, accountIds })
-      .select(['id', dialect.createdAt('created_at').as('sort_at')])
-      .orderBy(dialect.createdAt('created_at'), direction)
+      .select(['id', time.as('sort_at')])
+      .orderBy(time, direction)
       .orderBy('id', direction)
       .limit(limit)
     return after
-      ? query.where(sql<boolean>`(${dialect.createdAt('created_at')}, ${sql.ref('id')}) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.sortAt}, ${after.id})`)
+      ? query.where(sql<boolean>`(${time}, ${sql.ref('id')}) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.sortAt}, ${after.id})`)
       : query
   }
   if (scope.accountIds.length === 1 || scope.accountIds.length > MERGE_MAX_ACCOUNTS) {
@@ -146,6 +154,7 @@ export async function findConversations({ db, dialect }: Connection, ids: readon
       'c.display_id',
       'c.account_id',
       'c.created_at',
+      'c.updated_at',
       'c.status',
       'c.additional_attributes',
       'u.id as assignee_id',
@@ -164,6 +173,7 @@ export async function findConversations({ db, dialect }: Connection, ids: readon
       displayId: Number(row.display_id),
       accountId: Number(row.account_id),
       createdAt: parseDbTimestamp(row.created_at),
+      updatedAt: parseDbTimestamp(row.updated_at),
       status: Number(row.status),
       additionalAttributes: asObject(parseJson(row.additional_attributes)),
       assignee:
@@ -218,7 +228,7 @@ export async function ping({ db }: Connection): Promise<void> {
 
 function parseDbTimestamp(text: string): Date {
   const date = parseDateTime(String(text))
-  if (date === null) throw new Error(`unreadable timestamp in conversations.created_at: ${JSON.stringify(text)}`)
+  if (date === null) throw new Error(`unreadable timestamp in conversations: ${JSON.stringify(text)}`)
   return date
 }
 

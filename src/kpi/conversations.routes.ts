@@ -1,10 +1,10 @@
 // The Elysia plugin that declares GET /api/v1/kpi/conversations: its schemas (validation and
 // OpenAPI), the order of its checks (token, then parameters, then allowlist), and its errors.
 import { CloneType } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
-import { MethodNotAllowedError, UnauthorizedError, ValidationError } from '../errors.ts'
+import { MethodNotAllowedError, UnauthorizedError } from '../errors.ts'
 import { readAccessToken } from './access-token.ts'
+import { validateQueryText } from './query-text.ts'
 import { UNUSABLE_REQUEST_RESPONSE } from '../ops/request-target.ts'
 import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
@@ -81,25 +81,20 @@ export const CONVERSATIONS_HEADER_PARAMETERS = [
   },
 ]
 
+/** The documented endpoint's query text rules (src/kpi/query-text.ts checks them). */
+const QUERY_RULES = { schema: ConversationsQuery, rules: PARAMETER_RULES, integers: INTEGER_PARAMETERS, cursors: ['cursor'] } as const
+
 /**
- * Checks the query text against the schema before Elysia coerces it, so that every bad parameter
- * gets a 422 that names it: integers in plain decimal only (Elysia's coercion would take `1e3`,
- * `0x10`, ` 5`), within the schema's bounds, and each parameter at most once (`since=1&since=2` is
- * ambiguous, not "the last one wins").
- * @throws {ValidationError} naming the first parameter that breaks this.
+ * Lets through only the KPI tracker's token (every route of the API checks it first); a failure is
+ * noted for the per-address limit on failed authentications (src/http.ts).
+ * @throws {UnauthorizedError} as authenticate does.
  */
-export function validateQueryText(params: URLSearchParams): void {
-  for (const name of Object.keys(PARAMETER_RULES) as Array<keyof typeof PARAMETER_RULES>) {
-    const values = params.getAll(name)
-    if (values.length > 1) throw new ValidationError(`${name} must be given at most once`)
-    if (values.length === 0) continue
-    const text = values[0]!
-    const isInteger = (INTEGER_PARAMETERS as readonly string[]).includes(name)
-    if (name === 'cursor' && text !== '' && !/^[\w-]+\.[\w-]+$/.test(text)) throw new ValidationError(PARAMETER_RULES.cursor)
-    const value = isInteger ? Number(text) : text
-    if ((isInteger && !/^-?\d+$/.test(text)) || !Value.Check(ConversationsQuery.properties[name], value)) {
-      throw new ValidationError(PARAMETER_RULES[name])
-    }
+export async function authenticateRequest(deps: KpiDeps, request: Request): Promise<void> {
+  try {
+    await authenticate(deps, readAccessToken(request.headers))
+  } catch (error) {
+    if (error instanceof UnauthorizedError) factsOf(request).authFailed = true
+    throw error
   }
 }
 
@@ -128,14 +123,8 @@ export function conversationsRoutes(deps: KpiDeps) {
         // Transform runs before the schema's validation: a caller without a valid token learns
         // nothing, not even which parameters are wrong.
         async transform({ request }) {
-          try {
-            await authenticate(deps, readAccessToken(request.headers))
-          } catch (error) {
-            // Failed authentications are limited per client address (src/http.ts).
-            if (error instanceof UnauthorizedError) factsOf(request).authFailed = true
-            throw error
-          }
-          validateQueryText(new URL(request.url).searchParams)
+          await authenticateRequest(deps, request)
+          validateQueryText(new URL(request.url).searchParams, QUERY_RULES)
         },
         // After the token and the parameters are checked: a CSV or NDJSON export answers here, streamed.
         async beforeHandle({ query, request }) {

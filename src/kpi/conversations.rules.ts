@@ -216,6 +216,8 @@ export interface ConversationRecord {
   readonly displayId: number
   readonly accountId: number
   readonly createdAt: Date
+  /** When the platform last changed the conversation (the changes feed's order). */
+  readonly updatedAt?: Date
   readonly status: number
   readonly additionalAttributes: Readonly<Record<string, unknown>>
   readonly assignee: { readonly id: number; readonly name: string; readonly email: string | null } | null

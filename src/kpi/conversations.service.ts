@@ -19,6 +19,7 @@ import {
   scopeAccountIds,
   toConversationItem,
   type ConversationItem,
+  type ConversationRecord,
   type SortDirection,
   type TokenOwner,
 } from './conversations.rules.ts'
@@ -124,8 +125,16 @@ function resolveStart(deps: KpiDeps, query: ConversationsQuery, given: ReadonlyS
  * @throws {UnauthorizedError} when the requested account is not in the VBET allowlist.
  */
 async function scopeOf(deps: KpiDeps, start: Start): Promise<repository.ConversationScope> {
-  const vbetAccountIds = parseVbetAccountIds(await repository.findVbetAccountIdsConfig(deps.connection))
-  return { accountIds: scopeAccountIds(vbetAccountIds, start.accountId), ...createdRange(start.since, start.until) }
+  return { accountIds: await allowedAccounts(deps, start.accountId), ...createdRange(start.since, start.until) }
+}
+
+/**
+ * The accounts a request may read: the VBET allowlist as it is now (read on every request), or the
+ * one `accountId` asked for.
+ * @throws {UnauthorizedError} when `accountId` is not in the allowlist.
+ */
+export async function allowedAccounts(deps: Pick<KpiDeps, 'connection'>, accountId: number | undefined): Promise<number[]> {
+  return scopeAccountIds(parseVbetAccountIds(await repository.findVbetAccountIdsConfig(deps.connection)), accountId)
 }
 
 /**
@@ -190,9 +199,30 @@ export async function openExport(
   deps: KpiDeps,
   query: ConversationsQuery,
 ): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
-  const { connection } = deps
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
   const scope = await scopeOf(deps, start)
+  const batches = streamBatches(deps.connection, scope, start.sortDirection, undefined, (record, labels) => toConversationItem(record, labels))
+  return { since: start.since, until: start.until, batches }
+}
+
+/**
+ * Every row of `scope` after `from`, in keyset batches of EXPORT_BATCH, read one batch ahead as
+ * they are consumed; a batch is read again after the database was unavailable (EXPORT_BATCH_RETRY_MS).
+ */
+export function streamBatches<Item>(
+  connection: Connection,
+  scope: repository.ConversationScope,
+  sortDirection: SortDirection,
+  from: PageBoundary | undefined,
+  toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+): AsyncGenerator<Item[]> {
+  const readBatch = async (after: PageBoundary | undefined) => {
+    const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection, limit: EXPORT_BATCH, offset: 0, after })
+    // The next batch's ids are known to start after `last`: ask for them while this batch is read.
+    const next = ids.length === EXPORT_BATCH && last ? last : undefined
+    const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
+    return { items: records.map((record) => toItem(record, labels.get(record.id) ?? [])), next }
+  }
   const read = async (after: PageBoundary | undefined) => {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -204,14 +234,7 @@ export async function openExport(
       }
     }
   }
-  const readBatch = async (after: PageBoundary | undefined) => {
-    const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection: start.sortDirection, limit: EXPORT_BATCH, offset: 0, after })
-    // The next batch's ids are known to start after `last`: ask for them while this batch is read.
-    const next = ids.length === EXPORT_BATCH && last ? last : undefined
-    const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
-    return { items: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])), next }
-  }
-  async function* batches(): AsyncGenerator<ConversationItem[]> {
+  async function* batches(): AsyncGenerator<Item[]> {
     // One batch ahead: the database reads batch n + 1 while batch n is written to the client.
     const ahead = (after: PageBoundary | undefined) => {
       const promise = read(after)
@@ -219,12 +242,12 @@ export async function openExport(
       promise.catch(() => {})
       return promise
     }
-    let pending: ReturnType<typeof read> | undefined = ahead(undefined)
+    let pending: ReturnType<typeof read> | undefined = ahead(from)
     while (pending) {
       const batch: Awaited<ReturnType<typeof read>> = await pending
       pending = batch.next ? ahead(batch.next) : undefined
       yield batch.items
     }
   }
-  return { since: start.since, until: start.until, batches: batches() }
+  return batches()
 }

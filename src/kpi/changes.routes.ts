@@ -1,0 +1,101 @@
+// The Elysia plugin that declares GET /api/v1/kpi/conversations/changes, the changes feed: the same
+// token, allowlist and errors as the documented endpoint, in the same order of checks.
+import { CloneType } from '@sinclair/typebox'
+import { Elysia } from 'elysia'
+import type { ResponseDocs } from '../docs/openapi.ts'
+import { EVERY_API_ANSWER } from '../docs/response-headers.ts'
+import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
+import { MethodNotAllowedError } from '../errors.ts'
+import { factsOf } from '../ops/request-facts.ts'
+import { CHANGES_INTEGER_PARAMETERS, CHANGES_PARAMETER_RULES, ChangesPage, ChangesQuery } from './changes.model.ts'
+import { openChangesExport, readChanges, type ChangesDeps } from './changes.service.ts'
+import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse } from './conversations.export.ts'
+import { ErrorBody } from './conversations.model.ts'
+import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES } from './conversations.routes.ts'
+import { validateQueryText } from './query-text.ts'
+
+export const CHANGES_PATH = `${CONVERSATIONS_PATH}/changes`
+
+const QUERY_RULES = { schema: ChangesQuery, rules: CHANGES_PARAMETER_RULES, integers: CHANGES_INTEGER_PARAMETERS, cursors: ['cursor'] } as const
+
+// The feed's answers: those of the documented endpoint, but its own 200 and 422, and no 304.
+const { 304: _notModified, ...ANSWERS } = CONVERSATIONS_RESPONSES
+export const CHANGES_RESPONSES: ResponseDocs = {
+  ...ANSWERS,
+  200: {
+    description:
+      'A page of the feed (JSON), in updated_at then id order, up to end_time; with format=csv or format=ndjson (or the matching Accept), ' +
+      'the feed to end_time, streamed, with the cursor to resume in X-Next-Cursor.',
+    headers: [...EVERY_API_ANSWER, 'Cache-Control', 'Content-Disposition', 'X-Next-Cursor'],
+    otherContent: {
+      'text/csv': { schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${[...CSV_COLUMNS, 'updated_time'].join(',')}` } },
+      'application/x-ndjson': { schema: { type: 'string', description: 'One payload item as JSON a line.' } },
+    },
+  },
+  422: {
+    description: 'Neither start_time nor cursor (or both), a cursor this feed did not give, or a parameter the feed does not take.',
+    example: { error: 'start_time is required (Unix seconds), or a cursor to continue a walk' },
+    headers: EVERY_API_ANSWER,
+  },
+}
+
+export function changesRoutes(deps: ChangesDeps) {
+  return new Elysia({ name: 'kpi.changes' })
+    .all(
+      CHANGES_PATH,
+      () => {
+        throw new MethodNotAllowedError(['GET', 'HEAD'])
+      },
+      { detail: { hide: true } },
+    )
+    .get(
+      CHANGES_PATH,
+      async ({ query, request }) => {
+        const page = await readChanges(deps, query, new Set(new URL(request.url).searchParams.keys()))
+        factsOf(request).items = page.payload.length
+        return page
+      },
+      {
+        query: CloneType(ChangesQuery),
+        // The token first, then the parameters: a caller without a valid token learns nothing.
+        async transform({ request }) {
+          await authenticateRequest(deps, request)
+          validateQueryText(new URL(request.url).searchParams, QUERY_RULES)
+        },
+        async beforeHandle({ query, request }) {
+          const params = new URL(request.url).searchParams
+          const format = exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'))
+          if (!format) return
+          const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()))
+          const filename = exportFilename(format, startTime, endTime, 'kpi-conversation-changes')
+          const response =
+            request.method === 'HEAD'
+              ? new Response(null, { headers: exportHeaders(format, filename) })
+              : exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), ['updated_time'])
+          // The cursor that continues the feed right after this export.
+          response.headers.set('x-next-cursor', resumeCursor)
+          factsOf(request).streamed = request.method !== 'HEAD'
+          return response as unknown as void
+        },
+        response: {
+          200: CloneType(ChangesPage),
+          401: CloneType(ErrorBody),
+          422: CloneType(ErrorBody),
+          429: CloneType(ErrorBody),
+          503: CloneType(ErrorBody),
+        },
+        detail: {
+          summary: 'Changes feed: conversations by when they last changed, for incremental sync',
+          description: [
+            'Opt-in, beside the documented endpoint: conversations whose updated_at is at or after start_time, in updated_at then id order,',
+            'with the same token, allowlist and errors. Rows younger than CHANGES_LAG_SECONDS (60) are held back: end_time says up to when',
+            'the feed is complete, end_of_stream that this page reached it. Store meta.next_cursor and resume with it later: you get exactly',
+            'what changed since (a conversation changed again comes again, in its new state).',
+          ].join(' '),
+          operationId: 'listConversationChanges',
+          tags: ['KPI'],
+          security: API_TOKEN_SECURITY,
+        },
+      },
+    )
+}
