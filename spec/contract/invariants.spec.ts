@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { Value } from '@sinclair/typebox/value'
 import { ConversationsPage, ErrorBody } from '../../src/kpi/conversations.model.ts'
+import { ChangesPage } from '../../src/kpi/changes.model.ts'
 import { forEachTarget, rule, type Answer, type Query, type Target } from './targets.ts'
 
 const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
@@ -230,6 +231,42 @@ forEachTarget((target) => {
       for (const query of ['since=yesterday', 'until=1.5', 'since=1e9', 'until=', 'sort_direction=sideways', 'page_size=ten', 'account_id=three']) {
         anError(await target.get(query), 422, `${query.split('=')[0]} that is not what the API takes is 422`)
       }
+    })
+
+    test('the changes feed: documented pages in updated_time order within [start_time, end_time), end_of_stream at the end, a resume that goes on from there', async () => {
+      const path = '/api/v1/kpi/conversations/changes'
+      // The last 30 days by the deployment's own clock (its end_time), a walk of bounded length.
+      const probe = await target.get({ start_time: 0, page_size: 1 }, { path })
+      const startTime = Number(probe.body?.meta?.end_time ?? Math.floor(Date.now() / 1000)) - 30 * 86_400
+      let answer = await target.get({ start_time: startTime, page_size: 100 }, { path })
+      const times: string[] = []
+      for (let pages = 1; ; pages++) {
+        const page = answer
+        rule('a page of the changes feed has the documented shape', page, () => {
+          expect(page.status).toBe(200)
+          const problem = Value.Errors(ChangesPage, page.body).First()
+          expect(problem ? `${problem.path}: ${problem.message}` : 'valid').toBe('valid')
+        })
+        rule('the feed lies within [start_time, end_time) and follows updated_time', page, () => {
+          for (const item of page.body.payload) {
+            expect(seconds(item.updated_time)).toBeGreaterThanOrEqual(startTime)
+            expect(seconds(item.updated_time)).toBeLessThan(page.body.meta.end_time)
+            times.push(item.updated_time)
+          }
+          expect(times).toEqual([...times].sort())
+        })
+        if (page.body.meta.end_of_stream || pages === 5) break
+        rule('a page before the end is full', page, () => expect(page.body.payload).toHaveLength(100))
+        answer = await target.get({ cursor: page.body.meta.next_cursor }, { path })
+      }
+      const resumed = await target.get({ cursor: answer.body.meta.next_cursor }, { path })
+      rule('a resume goes on from where the walk stood', resumed, () => {
+        expect(resumed.status).toBe(200)
+        for (const item of resumed.body.payload) expect(item.updated_time >= (times.at(-1) ?? '')).toBe(true)
+      })
+      anError(await target.get({}, { path }), 422, 'the feed without start_time or cursor is 422')
+      anError(await target.get({ cursor: `${String(answer.body.meta.next_cursor).slice(0, -2)}xx` }, { path }), 422, 'an altered feed cursor is 422')
+      anError(await target.get({ start_time: startTime }, { path, token: null }), 401, 'the feed without a token is 401')
     })
 
     test('an unknown path: 404 {"error"}', async () => {

@@ -1,7 +1,7 @@
 // What the contract suite talks to. Local mode: the app in process over the fixture data set, once
 // per dialect. Remote mode (KPI_BASE_URL): a deployment over real HTTP, read requests only, with the
 // optional inputs of README's "Running the contract suite against a deployment".
-import { contractApp, conversations, readResponse, type TestResponse } from '../helpers.ts'
+import { contractApp, conversations, readResponse, request, type TestResponse } from '../helpers.ts'
 import { DIALECTS, REMOTE_BASE_URL, useDatabase } from '../setup.ts'
 import { NON_VBET_ACCOUNTS, TOKENS, VBET_ACCOUNTS } from '../../fixtures/contract-data-set.ts'
 
@@ -15,8 +15,8 @@ export interface Answer extends TestResponse {
 export interface Target {
   readonly name: string
   readonly remote: boolean
-  /** GET the endpoint: with the target's token, `token: null` for none, or another token. */
-  get(query?: Query | string, options?: { token?: string | null }): Promise<Answer>
+  /** GET the endpoint (or `path`, the changes feed say): with the target's token, `token: null` for none, or another token. */
+  get(query?: Query | string, options?: { token?: string | null; path?: string }): Promise<Answer>
   /** GET any path of the service, without a token. */
   getPath(path: string): Promise<Answer>
   /** An account the token may read (for scoped checks), if known. */
@@ -51,7 +51,7 @@ function remoteTarget(baseUrl: string): Target {
   return {
     name: 'remote',
     remote: true,
-    get: (query, options = {}) => send(`${PATH}${search(query)}`, options.token === undefined ? token : options.token),
+    get: (query, options = {}) => send(`${options.path ?? PATH}${search(query)}`, options.token === undefined ? token : options.token),
     getPath: (path) => send(path, null),
     accountId: optionalInteger('KPI_ACCOUNT_ID'),
     foreignAccountId: optionalInteger('KPI_FOREIGN_ACCOUNT_ID'),
@@ -69,8 +69,9 @@ function localTarget(dialect: (typeof DIALECTS)[number]): Target {
     name: dialect,
     remote: false,
     async get(query, options = {}) {
-      const answer = await conversations(app(), query, options)
-      return { ...answer, request: describeRequest(`${PATH}${search(query)}`, options.token) }
+      const path = `${options.path ?? PATH}${search(query)}`
+      const answer = options.path ? await request(app(), path, options) : await conversations(app(), query, options)
+      return { ...answer, request: describeRequest(path, options.token) }
     },
     async getPath(path) {
       const answer = await readResponse(await app().handle(new Request(`http://localhost${path}`)))
