@@ -356,6 +356,42 @@ ${await statements(VBET_IDS)}
   })
   console.log(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
+  // 3d. The changes feed walked from the beginning (start_time=0) to end_of_stream, pages of 1000,
+  // against COPY of the same rows in the feed's order (updated_at, id), labels included.
+  const changesUrl = `${base}/changes`
+  started = performance.now()
+  let feedRows = 0
+  for (let query = 'start_time=0&page_size=1000'; ; ) {
+    const response = await fetch(`${changesUrl}?${query}`, { headers: { api_access_token: DEMO_TOKEN } })
+    if (response.status !== 200) throw new Error(`changes feed: ${response.status} ${await response.text()}`)
+    const body = (await response.json()) as { meta: { next_cursor: string; end_of_stream: boolean; end_time: number }; payload: unknown[] }
+    feedRows += body.payload.length
+    if (body.meta.end_of_stream) break
+    query = `cursor=${body.meta.next_cursor}`
+  }
+  const feedSeconds = (performance.now() - started) / 1000
+  const feedCopyQuery = `select c.id, c.display_id, c.account_id, c.created_at, c.updated_at, c.additional_attributes->>'resolved_time', c.status,
+      u.id, u.name, u.email, ct.id, ct.identifier,
+      (select string_agg(t.name, ',' order by tg.id) from taggings tg join tags t on t.id = tg.tag_id
+        where tg.taggable_id = c.id and tg.taggable_type = 'Conversation' and tg.context = 'labels')
+    from conversations c left join users u on u.id = c.assignee_id left join contacts ct on ct.id = c.contact_id
+    where c.account_id in (${VBET_IDS.join(',')}) and c.updated_at < now() at time zone 'UTC' - interval '60 seconds'
+    order by c.updated_at, c.id`
+  started = performance.now()
+  const feedCopy = Bun.spawnSync([PSQL, '-X', '-q', '-d', server.url, '-c', `copy (${feedCopyQuery}) to stdout`], { stdout: 'pipe', stderr: 'pipe' })
+  const feedCopySeconds = (performance.now() - started) / 1000
+  if (feedCopy.exitCode !== 0) throw new Error(`COPY failed: ${feedCopy.stderr.toString()}`)
+  const feedCopyLines = feedCopy.stdout.toString().split('\n').length - 1
+  rows.push({
+    what: `changes feed, walked from start_time=0 to end_of_stream, pages of 1000 (every VBET conversation)`,
+    service: `${round(feedSeconds, 2)} s (${feedRows} rows)`,
+    baseline: `${round(feedCopySeconds, 2)} s COPY TO STDOUT, same rows by updated_at (${feedCopyLines} rows)`,
+    ratio: round(feedSeconds / feedCopySeconds, 2),
+    target: '≤ 3',
+    met: feedSeconds / feedCopySeconds <= 3 && feedRows === feedCopyLines,
+  })
+  console.log(`3d. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
   // Plans of the page 1 and the deepest page statements, for the record.
   const explain = async (page: number) => {
     const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
