@@ -24,13 +24,18 @@ describe('the OpenAPI document', () => {
   })
 
   test('the KPI operation under either spelling of the token header; the operational paths apart, without a token', () => {
-    expect(Object.keys(served.paths).sort()).toEqual(['/api/v1/kpi/conversations', '/health', '/metrics', '/ready'])
+    expect(Object.keys(served.paths).sort()).toEqual(['/api/v1/kpi/conversations', '/api/v1/kpi/conversations/changes', '/health', '/metrics', '/ready'])
     for (const path of Object.keys(served.paths)) expect(Object.keys(served.paths[path])).toEqual(['get'])
     expect(served.components.securitySchemes.api_access_token).toMatchObject({ type: 'apiKey', in: 'header', name: 'api_access_token' })
     expect(served.components.securitySchemes.api_access_token_dashed).toMatchObject({ type: 'apiKey', in: 'header', name: 'api-access-token' })
     // Two requirement objects: either one satisfies.
     expect(operation.security).toEqual([{ api_access_token: [] }, { api_access_token_dashed: [] }])
     expect(operation.tags).toEqual(['KPI'])
+    // The changes feed (opt-in): the same token rule, beside the documented operation.
+    const feed = served.paths['/api/v1/kpi/conversations/changes'].get
+    expect([feed.tags, feed.security]).toEqual([['KPI'], operation.security])
+    expect(feed.parameters.map((p: { name: string }) => p.name)).toEqual(['start_time', 'cursor', 'account_id', 'page_size', 'format'])
+    expect(feed.responses['200'].headers['X-Next-Cursor']).toBeDefined()
     for (const path of ['/health', '/ready', '/metrics']) {
       expect(served.paths[path].get.tags).toEqual(['Operations'])
       expect(served.paths[path].get.security).toEqual([])
