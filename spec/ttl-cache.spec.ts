@@ -45,4 +45,14 @@ describe('TtlCache', () => {
     expect(loads).toBe(2)
     expect(cache.size).toBe(0)
   })
+
+  test('a value may be set with a lifetime of its own', () => {
+    now = 0
+    const cache = new TtlCache<string, number>({ ttlMs: 0, maxEntries: 10, clock })
+    cache.set('a', 1)
+    cache.set('b', 2, 500)
+    expect([cache.peek('a'), cache.peek('b')]).toEqual([undefined, 2])
+    now = 500
+    expect(cache.peek('b')).toBeUndefined()
+  })
 })

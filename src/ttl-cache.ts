@@ -43,11 +43,11 @@ export class TtlCache<K, V> {
     return entry && entry.expires > this.#clock() ? entry.value : undefined
   }
 
-  /** Caches a value (nothing with a TTL of 0). */
-  set(key: K, value: V): void {
-    if (this.#ttlMs <= 0) return
+  /** Caches a value for the cache's TTL, or for `ttlMs` when given (nothing with a TTL of 0). */
+  set(key: K, value: V, ttlMs = this.#ttlMs): void {
+    if (ttlMs <= 0) return
     this.#entries.delete(key)
-    this.#entries.set(key, { value, expires: this.#clock() + this.#ttlMs })
+    this.#entries.set(key, { value, expires: this.#clock() + ttlMs })
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as K)
   }
 

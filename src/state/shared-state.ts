@@ -37,8 +37,8 @@ const MAX_KEYS = 100_000
 
 /** The process's own memory: exact for one instance, per process for several. */
 export class MemoryState implements SharedState {
-  // Entries carry their own TTL; the cache's own TTL is only an upper bound (an hour).
-  readonly #values: TtlCache<string, { value: string; expires: number }>
+  // Each value is set with its own lifetime (the cache's default is not used).
+  readonly #values: TtlCache<string, string>
   readonly #windows = new Map<string, { start: number; windowMs: number; count: number }>()
   readonly #clock: () => number
   readonly #maxKeys: number
@@ -46,16 +46,15 @@ export class MemoryState implements SharedState {
   constructor(options: { clock?: () => number; maxKeys?: number } = {}) {
     this.#clock = options.clock ?? (() => Date.now())
     this.#maxKeys = options.maxKeys ?? MAX_KEYS
-    this.#values = new TtlCache({ ttlMs: 3_600_000, maxEntries: this.#maxKeys })
+    this.#values = new TtlCache({ ttlMs: 0, maxEntries: this.#maxKeys, clock: this.#clock })
   }
 
   async get(key: string): Promise<string | undefined> {
-    const entry = this.#values.peek(key)
-    return entry && entry.expires > this.#clock() ? entry.value : undefined
+    return this.#values.peek(key)
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    if (ttlMs > 0) this.#values.set(key, { value, expires: this.#clock() + ttlMs })
+    this.#values.set(key, value, ttlMs)
   }
 
   async hit(key: string, windowMs: number): Promise<WindowCount> {
