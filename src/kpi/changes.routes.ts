@@ -9,9 +9,9 @@ import { MethodNotAllowedError } from '../errors.ts'
 import { factsOf } from '../ops/request-facts.ts'
 import { CHANGES_INTEGER_PARAMETERS, CHANGES_PARAMETER_RULES, ChangesPage, ChangesQuery } from './changes.model.ts'
 import { openChangesExport, readChanges, type ChangesDeps } from './changes.service.ts'
-import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse } from './conversations.export.ts'
+import { CSV_COLUMNS, exportFilename, exportFormatOf } from './conversations.export.ts'
 import { ErrorBody } from './conversations.model.ts'
-import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES } from './conversations.routes.ts'
+import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, exportAnswer } from './conversations.routes.ts'
 import { validateQueryText } from './query-text.ts'
 
 export const CHANGES_PATH = `${CONVERSATIONS_PATH}/changes`
@@ -67,14 +67,9 @@ export function changesRoutes(deps: ChangesDeps) {
           const format = exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'))
           if (!format) return
           const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()))
-          const filename = exportFilename(format, startTime, endTime, 'kpi-conversation-changes')
-          const response =
-            request.method === 'HEAD'
-              ? new Response(null, { headers: exportHeaders(format, filename) })
-              : exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), ['updated_time'])
+          const response = exportAnswer(deps, request, format, exportFilename(format, startTime, endTime, 'kpi-conversation-changes'), batches, ['updated_time'])
           // The cursor that continues the feed right after this export.
           response.headers.set('x-next-cursor', resumeCursor)
-          factsOf(request).streamed = request.method !== 'HEAD'
           return response as unknown as void
         },
         response: {

@@ -11,7 +11,8 @@ import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
-import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse } from './conversations.export.ts'
+import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse, type ExportFormat } from './conversations.export.ts'
+import type { ConversationItem } from './conversations.rules.ts'
 import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
@@ -98,6 +99,23 @@ export async function authenticateRequest(deps: KpiDeps, request: Request): Prom
   }
 }
 
+/**
+ * A route's export: streamed (and counted in flight until its last byte, src/http.ts), or for HEAD
+ * the same headers and no row read (the batches are lazy: never started).
+ */
+export function exportAnswer<Item extends ConversationItem>(
+  deps: Pick<KpiDeps, 'onStreamError'>,
+  request: Request,
+  format: ExportFormat,
+  filename: string,
+  batches: AsyncIterator<Item[]>,
+  extra: ReadonlyArray<keyof Item & string> = [],
+): Response {
+  if (request.method === 'HEAD') return new Response(null, { headers: exportHeaders(format, filename) })
+  factsOf(request).streamed = true
+  return exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), extra)
+}
+
 export function conversationsRoutes(deps: KpiDeps) {
   return new Elysia({ name: 'kpi.conversations' })
     .all(
@@ -133,15 +151,8 @@ export function conversationsRoutes(deps: KpiDeps) {
           const format = exportFormatOf(asked, request.headers.get('accept'))
           if (!format) return
           const { since, until, batches } = await openExport(deps, query)
-          const filename = exportFilename(format, since, until)
-          // HEAD: the same checks and headers, and no row read (the batches are lazy: never started).
-          const response =
-            request.method === 'HEAD'
-              ? new Response(null, { headers: exportHeaders(format, filename) })
-              : exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error))
-          factsOf(request).streamed = request.method !== 'HEAD'
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
-          return response as unknown as void
+          return exportAnswer(deps, request, format, exportFilename(format, since, until), batches) as unknown as void
         },
         // 429 is answered before the app (src/http.ts); it is declared here to be documented with the rest.
         response: {
