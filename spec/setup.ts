@@ -131,12 +131,17 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
  * For a describe block: a database of the dialect seeded with `dataSet` (the contract data set by
  * default) before its specs, dropped after them. Read `.connection` inside specs.
  */
-export function useDatabase(dialect: DialectName, dataSet: () => DataSet = contractDataSet): { readonly connection: Connection; readonly database: TestDatabase } {
+export function useDatabase(
+  dialect: DialectName,
+  dataSet: () => DataSet = contractDataSet,
+  options: { readonly timeout?: number } = {},
+): { readonly connection: Connection; readonly database: TestDatabase } {
   let database: TestDatabase | undefined
+  // Bun's hooks time out after 5 s whatever bunfig says: a large data set says how long it needs.
   beforeAll(async () => {
     database = await createTestDatabase(dialect)
     await insertDataSet(database.connection, dataSet())
-  })
+  }, options.timeout)
   afterAll(async () => {
     await database?.destroy()
   })

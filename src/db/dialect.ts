@@ -2,9 +2,10 @@
 // types, how created_at is compared, which column types the development schema uses, and which
 // driver errors mean "the database is unavailable". Everything else is dialect-blind.
 import { Database as SqliteDatabase } from 'bun:sqlite'
-import { Kysely, PostgresDialect, sql, type LogEvent, type RawBuilder } from 'kysely'
+import { Kysely, PostgresDialect, sql, type Expression, type LogEvent, type RawBuilder } from 'kysely'
 import { BunSqliteDialect } from 'kysely-bun-sqlite'
 import pg from 'pg'
+import Cursor from 'pg-cursor'
 import type { DatabaseConfig } from '../config.ts'
 import type { DB, Database } from './database.ts'
 import { isRecoveryConflict, startupSettings, statementPool } from './postgres-pool.ts'
@@ -57,6 +58,20 @@ export interface Dialect {
    * AUTOINCREMENT does this by itself; PostgreSQL's serial sequences do not.
    */
   syncIdSequence(db: Kysely<Database>, table: keyof Database): Promise<void>
+  /**
+   * How an export reads a long range, when it can stream it: one statement, read through a
+   * server-side portal as the client reads (PostgreSQL: a pool has other connections for other
+   * requests), with the parts only this dialect writes. Absent in SQLite, whose one connection
+   * would be held from every other request for the whole export: it reads keyset batches.
+   */
+  readonly streaming?: StreamingReads
+}
+
+export interface StreamingReads {
+  /** `column ->> key`: a top-level value of a JSON column as text (numbers and booleans as their JSON text), null when absent or JSON null. */
+  attributeText(column: string, key: string): RawBuilder<string | null>
+  /** The values of a one-column subquery, in its order, as one array value of the row. */
+  textArray(query: Expression<unknown>): RawBuilder<string[]>
 }
 
 export interface SchemaTypes {
@@ -141,6 +156,10 @@ const postgresDialect: Dialect = {
     if (cause && cause !== error && postgresDialect.isUnavailable(cause)) return true
     return PG_UNAVAILABLE_MESSAGES.test(String((error as Error)?.message ?? ''))
   },
+  streaming: {
+    attributeText: (column, key) => sql<string | null>`${sql.ref(column)} ->> ${sql.lit(key)}`,
+    textArray: (query) => sql<string[]>`array(${query})`,
+  },
   syncIdSequence: async (db, table) => {
     // setval(…, max, true): the next id is max + 1; an empty table starts at 1 (setval to 1, not called).
     await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(table)}`.execute(db)
@@ -200,7 +219,8 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   // fails (answered 503); the pool drops the client, and the next request opens a new one.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings) }), log: queryLog(options) })
+  // cursor: Kysely's stream() reads through pg-cursor (a portal, a chunk per round trip).
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings), cursor: Cursor }), log: queryLog(options) })
   return {
     db,
     dialect: postgresDialect,

@@ -28,6 +28,15 @@ export function isRecoveryConflict(error: unknown): boolean {
   return code === '40001' && /conflict with recovery/i.test(String(message))
 }
 
+/** What Kysely's stream() hands the pool client: a pg-cursor, read and closed by its caller. */
+interface Submittable extends pg.Submittable {
+  close(): Promise<void>
+}
+
+function isSubmittable(query: unknown): query is Submittable {
+  return typeof query === 'object' && query !== null && typeof (query as Partial<Submittable>).submit === 'function'
+}
+
 /** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
 function isDeadConnection(error: unknown): boolean {
   return /not queryable|Connection terminated/i.test(String((error as Error | undefined)?.message ?? ''))
@@ -48,6 +57,27 @@ export function startupSettings(settings: SessionSettings): pg.PoolConfig {
 export function statementPool(pool: pg.Pool, settings: SessionSettings): PostgresPool {
   // One simple-protocol round trip opens the transaction and sets its timeout.
   const begin = `begin${settings.readonly ? ' read only' : ''}; set local statement_timeout = ${Math.floor(settings.statementTimeoutMs)}`
+  // A streamed read (Kysely's stream(): a pg-cursor portal read in chunks as the caller consumes
+  // them) is handed over as it is: no retry (what it already returned cannot be taken back; the
+  // caller resumes after its last row), and behind a transaction pooler it runs inside the same
+  // read-only transaction with its timeout, committed when the cursor is closed.
+  // Synchronous, as Kysely calls it. pg runs a client's queries in order, so the BEGIN queued first
+  // opens the transaction the cursor then reads in.
+  const submit = (client: pg.PoolClient, cursor: Submittable): Submittable => {
+    if (settings.mode === 'session') return client.query(cursor)
+    client.query(begin).catch(() => {}) // its failure fails the cursor too
+    const submitted = client.query(cursor)
+    const close = submitted.close.bind(submitted)
+    submitted.close = async () => {
+      try {
+        await close()
+      } finally {
+        // After a failed statement the transaction is aborted: commit then rolls it back.
+        await client.query('commit').catch(() => {})
+      }
+    }
+    return submitted
+  }
   const once = async <R>(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> => {
     if (settings.mode === 'session') return (await client.query(text, values as unknown[])) as unknown as PostgresQueryResult<R>
     await client.query(begin)
@@ -67,30 +97,36 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
       // Undefined once given back: a reconnect that failed leaves nothing to release.
       let client: pg.PoolClient | undefined = await pool.connect()
       return {
-        async query<R>(text: unknown, values?: readonly unknown[]): Promise<PostgresQueryResult<R>> {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              client ??= await pool.connect()
-              return await once<R>(client, text as string, values ?? [])
-            } catch (error) {
-              // A connection that died while it sat in the pool (the server or a pooler ended it):
-              // the statement never ran; once, on a fresh connection.
-              const stale = attempt === 0 && isDeadConnection(error)
-              const pause = stale ? 0 : RECOVERY_CONFLICT_BACKOFF_MS[attempt]
-              if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
-              // The standby may have ended the session too (FATAL: terminating connection due to
-              // conflict with recovery; a pooler then drops the client): retry on a fresh connection.
-              client?.release(true)
-              client = undefined
-              await Bun.sleep(pause)
-            }
-          }
+        query<R>(text: unknown, values?: readonly unknown[]): Promise<PostgresQueryResult<R>> | Submittable {
+          if (!isSubmittable(text)) return run<R>(text as string, values ?? [])
+          // A connection given back after a failed reconnect: the stream fails as unavailable, and is resumed.
+          if (!client) throw new Error('Connection terminated: no connection to stream from')
+          return submit(client, text)
         },
         release: (destroy?: boolean) => {
           client?.release(destroy)
           client = undefined
         },
       } as PostgresPoolClient
+      async function run<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            client ??= await pool.connect()
+            return await once<R>(client, text, values)
+          } catch (error) {
+            // A connection that died while it sat in the pool (the server or a pooler ended it):
+            // the statement never ran; once, on a fresh connection.
+            const stale = attempt === 0 && isDeadConnection(error)
+            const pause = stale ? 0 : RECOVERY_CONFLICT_BACKOFF_MS[attempt]
+            if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
+            // The standby may have ended the session too (FATAL: terminating connection due to
+            // conflict with recovery; a pooler then drops the client): retry on a fresh connection.
+            client?.release(true)
+            client = undefined
+            await Bun.sleep(pause)
+          }
+        }
+      }
     },
   }
 }

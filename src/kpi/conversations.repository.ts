@@ -167,22 +167,111 @@ export async function findConversations({ db, dialect }: Connection, ids: readon
     .execute()
 
   const records = new Map<number, ConversationRecord>()
-  for (const row of rows) {
-    records.set(Number(row.id), {
-      id: Number(row.id),
-      displayId: Number(row.display_id),
-      accountId: Number(row.account_id),
-      createdAt: parseDbTimestamp(row.created_at),
-      updatedAt: parseDbTimestamp(row.updated_at),
-      status: Number(row.status),
-      additionalAttributes: asObject(parseJson(row.additional_attributes)),
-      assignee:
-        row.assignee_id === null ? null : { id: Number(row.assignee_id), name: row.assignee_name ?? '', email: row.assignee_email ?? null },
-      contact: row.contact_id === null ? null : { id: Number(row.contact_id), identifier: row.contact_identifier ?? null },
-    })
-  }
+  for (const row of rows) records.set(Number(row.id), toRecord(row, asObject(parseJson(row.additional_attributes))))
   // A row deleted between the two statements is left out rather than shown empty.
   return ids.flatMap((id) => records.get(id) ?? [])
+}
+
+/** The columns of a conversation row, with assignee and contact, as either read of them selects them. */
+interface ConversationRow {
+  id: number | string
+  display_id: number | string
+  account_id: number | string
+  created_at: string
+  updated_at: string
+  status: number | string
+  assignee_id: number | string | null
+  assignee_name: string | null
+  assignee_email: string | null
+  contact_id: number | string | null
+  contact_identifier: string | null
+}
+
+/** A row's driver types normalised: ids to numbers, UTC text to Dates; the attributes as read. */
+function toRecord(row: ConversationRow, additionalAttributes: Record<string, unknown>): ConversationRecord {
+  return {
+    id: Number(row.id),
+    displayId: Number(row.display_id),
+    accountId: Number(row.account_id),
+    createdAt: parseDbTimestamp(row.created_at),
+    updatedAt: parseDbTimestamp(row.updated_at),
+    status: Number(row.status),
+    additionalAttributes,
+    assignee: row.assignee_id === null ? null : { id: Number(row.assignee_id), name: row.assignee_name ?? '', email: row.assignee_email ?? null },
+    contact: row.contact_id === null ? null : { id: Number(row.contact_id), identifier: row.contact_identifier ?? null },
+  }
+}
+
+/** A conversation with its labels (in tagging order) as an export reads it, and where it sits in the order. */
+export interface StreamedConversation {
+  readonly record: ConversationRecord
+  readonly labels: readonly string[]
+  readonly boundary: PageBoundary
+}
+
+/**
+ * Every conversation of the scope, after `after` when given, whole and with its labels, in the
+ * page order, from one statement read `chunkSize` rows at a time as they are consumed: the server
+ * plans the whole range at once (hash joins and one sort, as COPY of the same query would) instead
+ * of a round trip of three statements per batch. Of additional_attributes only the two times an
+ * item shows are read, extracted by the server (the rules read them as they read the parsed JSON).
+ * Only where the dialect streams (`dialect.streaming`, PostgreSQL).
+ */
+export async function* streamConversations(
+  connection: Connection,
+  scope: ConversationScope,
+  sortDirection: SortDirection,
+  after: PageBoundary | undefined,
+  chunkSize: number,
+): AsyncGenerator<StreamedConversation> {
+  const { db, dialect } = connection
+  const streaming = dialect.streaming
+  if (!streaming) throw new Error(`${dialect.name} does not stream: read an export in batches`)
+  if (scope.accountIds.length === 0) return
+  const column = scope.timeColumn ?? 'created_at'
+  const inner = scoped(connection, scope).$if(after !== undefined, (query) =>
+    query.where(sql<boolean>`(${dialect.createdAt(column)}, ${sql.ref('id')}) ${sql.raw(sortDirection === 'asc' ? '>' : '<')} (${after!.sortAt}, ${after!.id})`),
+  )
+  const time = dialect.createdAt(`c.${column}`)
+  const query = db
+    .selectFrom(inner.selectAll().as('c'))
+    .leftJoin('users as u', 'u.id', 'c.assignee_id')
+    .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
+    .select((eb) => [
+      'c.id',
+      'c.display_id',
+      'c.account_id',
+      'c.created_at',
+      'c.updated_at',
+      'c.status',
+      time.as('sort_at'),
+      streaming.attributeText('c.additional_attributes', 'resolved_time').as('resolved_time'),
+      streaming.attributeText('c.additional_attributes', 'reopen_time').as('reopen_time'),
+      'u.id as assignee_id',
+      'u.name as assignee_name',
+      'u.email as assignee_email',
+      'ct.id as contact_id',
+      'ct.identifier as contact_identifier',
+      streaming
+        .textArray(
+          eb
+            .selectFrom('taggings as tg')
+            .innerJoin('tags as t', 't.id', 'tg.tag_id')
+            .select('t.name')
+            .whereRef('tg.taggable_id', '=', 'c.id')
+            .where('tg.taggable_type', '=', 'Conversation')
+            .where('tg.context', '=', 'labels')
+            .where('t.name', 'is not', null)
+            .orderBy('tg.id'),
+        )
+        .as('labels'),
+    ])
+    .orderBy(time, sortDirection)
+    .orderBy('c.id', sortDirection)
+  for await (const row of query.stream(chunkSize)) {
+    const attributes: Record<string, unknown> = { resolved_time: row.resolved_time, reopen_time: row.reopen_time }
+    yield { record: toRecord(row, attributes), labels: row.labels, boundary: { sortAt: String(row.sort_at), id: Number(row.id) } }
+  }
 }
 
 /** One page of the scope's conversations, whole: its ids (findPageIds), then those rows (findConversations). */

@@ -206,10 +206,66 @@ export async function openExport(
 }
 
 /**
- * Every row of `scope` after `from`, in keyset batches of EXPORT_BATCH, read one batch ahead as
- * they are consumed; a batch is read again after the database was unavailable (EXPORT_BATCH_RETRY_MS).
+ * Every row of `scope` after `from`, in batches of EXPORT_BATCH as they are consumed: streamed
+ * from one statement where the dialect streams (PostgreSQL), else read in keyset batches (SQLite).
  */
 export function streamBatches<Item>(
+  connection: Connection,
+  scope: repository.ConversationScope,
+  sortDirection: SortDirection,
+  from: PageBoundary | undefined,
+  toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+): AsyncGenerator<Item[]> {
+  return connection.dialect.streaming
+    ? streamedBatches(connection, scope, sortDirection, from, toItem)
+    : keysetBatches(connection, scope, sortDirection, from, toItem)
+}
+
+/**
+ * One statement for the whole range (repository.streamConversations). When the database cancels it
+ * or goes away midway (statement_timeout, which counts while the client reads; a standby's
+ * recovery conflict; a restart), a new statement resumes right after the last row handed out:
+ * nothing repeated, nothing skipped. After EXPORT_BATCH_RETRY_MS of failures without a row, the
+ * export is cut.
+ */
+async function* streamedBatches<Item>(
+  connection: Connection,
+  scope: repository.ConversationScope,
+  sortDirection: SortDirection,
+  from: PageBoundary | undefined,
+  toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+): AsyncGenerator<Item[]> {
+  let after = from
+  for (let failures = 0; ; ) {
+    try {
+      let batch: Item[] = []
+      let last: PageBoundary | undefined
+      for await (const { record, labels, boundary } of repository.streamConversations(connection, scope, sortDirection, after, EXPORT_BATCH)) {
+        batch.push(toItem(record, labels))
+        last = boundary
+        if (batch.length === EXPORT_BATCH) {
+          yield batch
+          // Handed out: a resume starts after it.
+          after = last
+          failures = 0
+          batch = []
+        }
+      }
+      if (batch.length > 0) yield batch
+      return
+    } catch (error) {
+      const pause = EXPORT_BATCH_RETRY_MS[failures++]
+      if (pause === undefined || !connection.dialect.isUnavailable(error)) throw error
+      await Bun.sleep(pause)
+    }
+  }
+}
+
+/**
+ * Keyset batches of three statements each (ids, rows, labels), read one batch ahead as they are
+ * consumed; a batch is read again after the database was unavailable (EXPORT_BATCH_RETRY_MS).
+ */
+function keysetBatches<Item>(
   connection: Connection,
   scope: repository.ConversationScope,
   sortDirection: SortDirection,
