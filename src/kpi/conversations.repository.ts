@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import type { Connection } from '../db/dialect.ts'
 import { toDbTimestamp } from '../db/dialect.ts'
 import type { ConversationRecord, CreatedRange, SortDirection, TokenOwner } from './conversations.rules.ts'
-import { parseDateTime } from './time.ts'
+import { parseDatabaseTimestamp } from './time.ts'
 
 export const VBET_ACCOUNT_IDS_CONFIG = 'VBET_ACCOUNT_IDS'
 
@@ -211,7 +211,7 @@ export interface StreamedConversation {
 
 /**
  * Every conversation of the scope, after `after` when given, whole and with its labels, in the
- * page order, from one statement read `chunkSize` rows at a time as they are consumed: the server
+ * page order, in chunks of `chunkSize`, from one statement read a chunk at a time as they are consumed: the server
  * plans the whole range at once (hash joins and one sort, as COPY of the same query would) instead
  * of a round trip of three statements per batch. Of additional_attributes only the two times an
  * item shows are read, extracted by the server (the rules read them as they read the parsed JSON).
@@ -223,7 +223,7 @@ export async function* streamConversations(
   sortDirection: SortDirection,
   after: PageBoundary | undefined,
   chunkSize: number,
-): AsyncGenerator<StreamedConversation> {
+): AsyncGenerator<StreamedConversation[]> {
   const { db, dialect } = connection
   const streaming = dialect.streaming
   if (!streaming) throw new Error(`${dialect.name} does not stream: read an export in batches`)
@@ -268,10 +268,16 @@ export async function* streamConversations(
     ])
     .orderBy(time, sortDirection)
     .orderBy('c.id', sortDirection)
+  let chunk: StreamedConversation[] = []
   for await (const row of query.stream(chunkSize)) {
     const attributes: Record<string, unknown> = { resolved_time: row.resolved_time, reopen_time: row.reopen_time }
-    yield { record: toRecord(row, attributes), labels: row.labels, boundary: { sortAt: String(row.sort_at), id: Number(row.id) } }
+    chunk.push({ record: toRecord(row, attributes), labels: row.labels, boundary: { sortAt: String(row.sort_at), id: Number(row.id) } })
+    if (chunk.length === chunkSize) {
+      yield chunk
+      chunk = []
+    }
   }
+  if (chunk.length > 0) yield chunk
 }
 
 /** One page of the scope's conversations, whole: its ids (findPageIds), then those rows (findConversations). */
@@ -316,7 +322,7 @@ export async function ping({ db }: Connection): Promise<void> {
 }
 
 function parseDbTimestamp(text: string): Date {
-  const date = parseDateTime(String(text))
+  const date = parseDatabaseTimestamp(String(text))
   if (date === null) throw new Error(`unreadable timestamp in conversations: ${JSON.stringify(text)}`)
   return date
 }

@@ -237,26 +237,31 @@ async function* streamedBatches<Item>(
 ): AsyncGenerator<Item[]> {
   let after = from
   for (let failures = 0; ; ) {
+    const chunks = repository.streamConversations(connection, scope, sortDirection, after, EXPORT_BATCH)
+    // One chunk ahead: the database sends chunk n + 1 while chunk n is written to the client. A
+    // client that goes away leaves it unawaited: its failure must not go unhandled.
+    const ahead = () => {
+      const next = chunks.next()
+      next.catch(() => {})
+      return next
+    }
     try {
-      let batch: Item[] = []
-      let last: PageBoundary | undefined
-      for await (const { record, labels, boundary } of repository.streamConversations(connection, scope, sortDirection, after, EXPORT_BATCH)) {
-        batch.push(toItem(record, labels))
-        last = boundary
-        if (batch.length === EXPORT_BATCH) {
-          yield batch
-          // Handed out: a resume starts after it.
-          after = last
-          failures = 0
-          batch = []
-        }
+      for (let pending = ahead(); ; ) {
+        const next = await pending
+        if (next.done) return
+        pending = ahead()
+        yield next.value.map(({ record, labels }) => toItem(record, labels))
+        // Handed out: a resume starts after it.
+        after = next.value.at(-1)!.boundary
+        failures = 0
       }
-      if (batch.length > 0) yield batch
-      return
     } catch (error) {
       const pause = EXPORT_BATCH_RETRY_MS[failures++]
       if (pause === undefined || !connection.dialect.isUnavailable(error)) throw error
       await Bun.sleep(pause)
+    } finally {
+      // Ends the statement (and gives its connection back) when the client left or it failed.
+      await chunks.return(undefined).catch(() => {})
     }
   }
 }

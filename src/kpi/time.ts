@@ -33,6 +33,49 @@ export function parseDateTime(text: string): Date | null {
   return new Date(utc - offsetMinutes(zone) * 60_000)
 }
 
+/**
+ * parseDateTime, quicker for the form both databases hand timestamps over in, `YYYY-MM-DD
+ * HH:MM:SS[.ffffff]` (UTC): read digit by digit, without the general pattern. An export reads two
+ * per row. Anything else, and years below 100 (which Date.UTC would move to the 1900s), goes to
+ * parseDateTime; either way the answer is parseDateTime's.
+ */
+export function parseDatabaseTimestamp(text: string): Date | null {
+  const length = text.length
+  if (length < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+    return parseDateTime(text)
+  }
+  const year = digitsAt(text, 0, 4)
+  const month = digitsAt(text, 5, 2)
+  const day = digitsAt(text, 8, 2)
+  const hour = digitsAt(text, 11, 2)
+  const minute = digitsAt(text, 14, 2)
+  const second = digitsAt(text, 17, 2)
+  let ms = 0
+  if (length > 19) {
+    // A fraction: a dot and 1 or more digits, of which the first three count.
+    if (text.charCodeAt(19) !== 46 || length === 20 || digitsAt(text, 20, length - 20) < 0) return parseDateTime(text)
+    ms = digitsAt(text, 20, Math.min(3, length - 20)) * (length === 21 ? 100 : length === 22 ? 10 : 1)
+  }
+  if (year < 100 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59 || hour < 0 || minute < 0 || second < 0) {
+    return parseDateTime(text)
+  }
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms)
+  const date = new Date(utc)
+  // A calendar date that does not exist rolls over: not a date.
+  return date.getUTCDate() === day && date.getUTCMonth() === month - 1 ? date : null
+}
+
+/** The decimal number of `length` digits at `at`; -1 if any of them is not a digit. */
+function digitsAt(text: string, at: number, length: number): number {
+  let value = 0
+  for (let index = at; index < at + length; index++) {
+    const digit = text.charCodeAt(index) - 48
+    if (digit < 0 || digit > 9) return -1
+    value = value * 10 + digit
+  }
+  return value
+}
+
 function offsetMinutes(zone: string): number {
   if (/^(Z|UTC|GMT)$/i.test(zone)) return 0
   const sign = zone.startsWith('-') ? -1 : 1
