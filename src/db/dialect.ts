@@ -70,8 +70,12 @@ export interface Dialect {
 export interface StreamingReads {
   /** `column ->> key`: a top-level value of a JSON column as text (numbers and booleans as their JSON text), null when absent or JSON null. */
   attributeText(column: string, key: string): RawBuilder<string | null>
-  /** The values of a one-column subquery, in its order, as one array value of the row. */
-  textArray(query: Expression<unknown>): RawBuilder<string[]>
+  /**
+   * The values of a one-column subquery, in its order, as the text of one JSON array (JSON.parse
+   * reads it natively; pg's parser of array literals goes character by character, and cost an
+   * export of 500,000 rows about 2 s of CPU).
+   */
+  jsonArray(query: Expression<unknown>): RawBuilder<string>
 }
 
 export interface SchemaTypes {
@@ -158,7 +162,7 @@ const postgresDialect: Dialect = {
   },
   streaming: {
     attributeText: (column, key) => sql<string | null>`${sql.ref(column)} ->> ${sql.lit(key)}`,
-    textArray: (query) => sql<string[]>`array(${query})`,
+    jsonArray: (query) => sql<string>`to_json(array(${query}))`,
   },
   syncIdSequence: async (db, table) => {
     // setval(…, max, true): the next id is max + 1; an empty table starts at 1 (setval to 1, not called).

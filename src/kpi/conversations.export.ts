@@ -39,32 +39,33 @@ export function exportFormatOf(format: string | undefined, accept: string | null
   return preferred === undefined ? undefined : MEDIA_TYPES[preferred]
 }
 
-function csvField(value: string | number | null): string {
+/** A field of text: quoted when it holds a comma, a quote or a line break, quotes doubled; null is empty. */
+function csvText(value: string | null): string {
   if (value === null) return ''
-  const text = String(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
 }
 
-/** A CSV row of the documented columns, then `extra` fields of the item (updated_time, for the changes feed). */
+/** A field of a number (nothing to quote); null is empty. */
+function csvNumber(value: number | null): string {
+  return value === null ? '' : String(value)
+}
+
+/**
+ * A CSV row of the documented columns, then `extra` fields of the item (updated_time, for the
+ * changes feed). Written as one template, not an array joined: an export writes it per row.
+ */
 export function csvRow<Item extends ConversationItem>(item: Item, extra: ReadonlyArray<keyof Item & string> = []): string {
-  return [
-    item.id,
-    item.display_id,
-    item.account_id,
-    item.created_time,
-    item.resolved_time,
-    item.chat_duration,
-    item.status,
-    item.labels.join(';'),
-    item.assignee?.id ?? null,
-    item.assignee?.name ?? null,
-    item.assignee?.email ?? null,
-    item.contact?.id ?? null,
-    item.contact?.identifier ?? null,
-    ...extra.map((name) => item[name] as string | number | null),
-  ]
-    .map(csvField)
-    .join(',')
+  const { assignee, contact } = item
+  let row =
+    `${item.id},${item.display_id},${item.account_id},${csvText(item.created_time)},${csvText(item.resolved_time)},${csvNumber(item.chat_duration)},` +
+    `${csvText(item.status)},${csvText(item.labels.join(';'))},` +
+    (assignee ? `${assignee.id},${csvText(assignee.name)},${csvText(assignee.email)},` : ',,,') +
+    (contact ? `${contact.id},${csvText(contact.identifier)}` : ',')
+  for (const name of extra) {
+    const value = item[name] as string | number | null
+    row += `,${typeof value === 'number' ? csvNumber(value) : csvText(value)}`
+  }
+  return row
 }
 
 /** `<prefix>_<since>_<until>.<ext>`, the range in UTC, safe in any file system. */

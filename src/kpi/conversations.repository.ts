@@ -253,7 +253,7 @@ export async function* streamConversations(
       'ct.id as contact_id',
       'ct.identifier as contact_identifier',
       streaming
-        .textArray(
+        .jsonArray(
           eb
             .selectFrom('taggings as tg')
             .innerJoin('tags as t', 't.id', 'tg.tag_id')
@@ -271,7 +271,7 @@ export async function* streamConversations(
   let chunk: StreamedConversation[] = []
   for await (const row of query.stream(chunkSize)) {
     const attributes: Record<string, unknown> = { resolved_time: row.resolved_time, reopen_time: row.reopen_time }
-    chunk.push({ record: toRecord(row, attributes), labels: row.labels, boundary: { sortAt: String(row.sort_at), id: Number(row.id) } })
+    chunk.push({ record: toRecord(row, attributes), labels: JSON.parse(row.labels) as string[], boundary: { sortAt: String(row.sort_at), id: Number(row.id) } })
     if (chunk.length === chunkSize) {
       yield chunk
       chunk = []
