@@ -4,8 +4,6 @@
 import { loadConfig } from '../src/config.ts'
 import { ConfigError } from '../src/errors.ts'
 import { startServer, stopOnSignals } from '../src/server.ts'
-import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
-import { DEMO_CONVERSATIONS, ensureDemoDatabase } from './demo.ts'
 
 let config
 try {
@@ -15,9 +13,11 @@ try {
   process.exit(1)
 }
 
-const demo = config.database.dialect === 'sqlite' && config.database.isEmbeddedDefault
-if (demo && config.database.dialect === 'sqlite' && (await ensureDemoDatabase(config.database))) {
-  console.log(`Created the demo database ${config.database.filename} with ${DEMO_CONVERSATIONS} conversations.`)
+const isDemo = config.database.dialect === 'sqlite' && config.database.isEmbeddedDefault
+// The demo's data set and its generator (faker, ~24 MB resident) load only for the demo database.
+const demo = isDemo ? { ...(await import('./demo.ts')), ...(await import('../fixtures/demo-data-set.ts')) } : undefined
+if (demo && config.database.dialect === 'sqlite' && (await demo.ensureDemoDatabase(config.database))) {
+  console.log(`Created the demo database ${config.database.filename} with ${demo.DEMO_CONVERSATIONS} conversations.`)
 }
 
 const service = await startServer(config).catch((error: Error) => {
@@ -33,8 +33,8 @@ KPI Conversations API
   Swagger UI:  ${service.url}/swagger`)
 if (demo) {
   // The demo database's own token, made by the seed; a real database's tokens are never printed.
-  console.log(`  demo token:  ${DEMO_TOKEN}
+  console.log(`  demo token:  ${demo.DEMO_TOKEN}
 
-  curl -H "api_access_token: ${DEMO_TOKEN}" "${endpoint}?page_size=2"
+  curl -H "api_access_token: ${demo.DEMO_TOKEN}" "${endpoint}?page_size=2"
 `)
 }
