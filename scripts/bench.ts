@@ -287,6 +287,8 @@ interface Growth {
   readonly vbetRows: number
   readonly seedSeconds: number
   readonly page30: number
+  /** The same page while its count is cached: the page's own statements. */
+  readonly page30Cached: number
   readonly peer30: number
   readonly pageWhole: number
   readonly peerWhole: number
@@ -314,6 +316,8 @@ async function measureGrowth(size: number): Promise<Growth> {
     const month = { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 }
     const whole = { since: 0, until: anchorSeconds + DAY - 1 }
     const page30 = await timings(20, (i) => get({ ...month, until: month.until + i, page_size: 20 }))
+    // One scope asked again and again: its count comes from the cache after the first.
+    const page30Cached = await timings(20, () => get({ ...month, page_size: 20 }))
     const peer30 = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...month, until: month.until + i, pageSize: 20, page: 1 }))
     const pageWhole = await timings(5, (i) => get({ ...whole, until: whole.until + i, page_size: 20 }))
     const peerWhole = await timings(3, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 20, page: 1 }))
@@ -328,6 +332,7 @@ async function measureGrowth(size: number): Promise<Growth> {
       vbetRows,
       seedSeconds,
       page30: page30.p50,
+      page30Cached: page30Cached.p50,
       peer30: peer30.p50,
       pageWhole: pageWhole.p50,
       peerWhole: peerWhole.p50,
@@ -347,10 +352,15 @@ function growthTable(measured: readonly Growth[]): string {
   const ms = (value: number) => `${round(value, value < 10 ? 1 : 0)} ms`
   const lines = measured.map(
     (g) =>
-      `| ${g.size.toLocaleString('en')} | ${g.vbetRows.toLocaleString('en')} | ${round(g.seedSeconds, 0)} s | ${ms(g.page30)} | ${ms(g.peer30)} | ${ms(g.pageWhole)} | ${ms(g.peerWhole)} | ${ms(g.deep)} | ${ms(g.count)} | ${Math.round(g.exportRowsPerSecond).toLocaleString('en')} | ${round(g.peakRss, 0)} MB |`,
+      `| ${g.size.toLocaleString('en')} | ${g.vbetRows.toLocaleString('en')} | ${Math.round((g.vbetRows * 30) / DAYS).toLocaleString('en')} | ${round(g.seedSeconds, 0)} s | ${ms(g.page30)} | ${ms(g.page30Cached)} | ${ms(g.peer30)} | ${ms(g.pageWhole)} | ${ms(g.peerWhole)} | ${ms(g.deep)} | ${ms(g.count)} | ${Math.round(g.exportRowsPerSecond).toLocaleString('en')} | ${round(g.peakRss, 0)} MB |`,
   )
-  const [first, last] = [measured[0]!, measured.at(-1)!]
-  const grew = (pick: (g: Growth) => number) => `×${round(pick(last) / pick(first), 1)}`
+  // Growth step by step (each size against the one before).
+  const steps = (pick: (g: Growth) => number) =>
+    measured
+      .slice(1)
+      .map((g, index) => `×${round(pick(g) / pick(measured[index]!), 1)}`)
+      .join(' then ')
+  const sizes = measured.slice(1).map((g, index) => `×${round(g.size / measured[index]!.size, 0)}`).join(' then ')
   return `${GROWTH_START}
 ## Growth with the table
 
@@ -359,336 +369,341 @@ server of its own (same generator: ${ACCOUNTS} accounts, ${VBET} of them VBET, $
 p50 of a few samples each (20 for the 30-day page, 3–5 for the others), the whole range exported once as CSV, the
 service's peak RSS over all of it. "peer" is the straightforward SQL of the main table.
 
-| conversations | VBET rows (whole range) | seeded in | page 1, 30 days | peer | page 1, whole range | peer | deepest page (1000) | count, whole range | CSV export rows/s | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|
+| conversations | VBET rows (whole range) | of them in 30 days | seeded in | page 1, 30 days | the same, count cached | peer | page 1, whole range | peer | deepest page (1000) | count, whole range | CSV export rows/s | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${lines.join('\n')}
 
-From ${first.size.toLocaleString('en')} to ${last.size.toLocaleString('en')} conversations (×${round(last.size / first.size, 0)}): the 30-day page ${grew((g) => g.page30)} (its peer ${grew((g) => g.peer30)}), the whole-range page ${grew((g) => g.pageWhole)} (its peer ${grew((g) => g.peerWhole)}), the deepest page ${grew((g) => g.deep)}, the whole-range count ${grew((g) => g.count)}, export rows/s ${grew((g) => g.exportRowsPerSecond)}, peak RSS ${grew((g) => g.peakRss)}.
+Step by step the table grows ${sizes}: the 30-day page ${steps((g) => g.page30)} (with its count cached ${steps((g) => g.page30Cached)}; its peer ${steps((g) => g.peer30)}), the whole-range page ${steps((g) => g.pageWhole)} (its peer ${steps((g) => g.peerWhole)}), the deepest page ${steps((g) => g.deep)}, the whole-range count ${steps((g) => g.count)}, export rows/s ${steps((g) => g.exportRowsPerSecond)}, peak RSS ${steps((g) => g.peakRss)}. The generator spreads every size over the same ${DAYS} days, so a 30-day window holds as many more rows as the table: its count grows with them; the page's own statements do not.
 ${GROWTH_END}`
 }
 
 // ---------------------------------------------------------------------------------------------
 console.log(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}`)
-const { server, seedSeconds, pgVersion } = await preparedDatabase(N)
-const work = mkdtempSync(join(tmpdir(), 'kpi-bench-'))
-let service: Awaited<ReturnType<typeof startService>> | undefined
-let direct: Connection | undefined
-try {
-  // Two statements at once per request (count and ids, then rows and labels): twice the connections, and spare.
-  const poolSize = 2 * CONNECTIONS + 2
-  // No rate limit: one token drives the whole load here.
-  service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000', RATE_LIMIT_PER_MINUTE: '0' })
-  direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true })
-  const { base, get, download } = endpointOf(service.url)
-  // The same statements the service runs for a request, in the same order, from this process.
-  const sameSql = async (query: { since: number; until: number; page_size: number; page?: number }) => {
-    await repository.findTokenOwner(direct!, DEMO_TOKEN)
-    await repository.findVbetAccountIdsConfig(direct!)
-    const scope = { accountIds: VBET_IDS, ...createdRange(query.since, query.until) }
-    const limit = clampPageSize(query.page_size)
-    const [, { ids }] = await Promise.all([
-      repository.countConversations(direct!, scope),
-      repository.findPageIds(direct!, scope, { sortDirection: 'asc', limit, offset: ((query.page ?? 1) - 1) * limit }),
-    ])
-    await Promise.all([repository.findConversations(direct!, ids), repository.findLabels(direct!, ids)])
-  }
-
-  /** A measure: the service, its limit (same run), and the peer where one applies. */
-  const rows: Array<{ what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met: boolean }> = []
-  const ranges = {
-    '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
-    'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
-  }
-
-  // 1. One page: service vs the same SQL through pg.
-  for (const [rangeName, range] of Object.entries(ranges)) {
-    for (const pageSize of [20, 1000]) {
-      const samples = pageSize === 1000 || rangeName === 'whole range' ? Math.max(20, Math.round(SAMPLES / 4)) : SAMPLES
-      const svc = await timings(samples, (i) => get({ ...range, until: range.until + i, page_size: pageSize }))
-      const sqlT = await timings(samples, (i) => sameSql({ ...range, until: range.until + i, page_size: pageSize }))
-      const peer = await timings(Math.max(5, Math.round(samples / 4)), (i) => peerPage(direct!, { accountIds: VBET_IDS, ...range, until: range.until + i, pageSize, page: 1 }))
-      const ratio = svc.p50 / sqlT.p50
-      rows.push({
-        what: `page, ${rangeName}, page_size ${pageSize}: p50 (p99)`,
-        service: `${round(svc.p50)} ms (${round(svc.p99)})`,
-        baseline: `${round(sqlT.p50)} ms (${round(sqlT.p99)}) same SQL via pg`,
-        ratio: round(ratio, 2),
-        peer: `${round(peer.p50)} ms (${round(peer.p99)})`,
-        peerRatio: round(svc.p50 / peer.p50, 2),
-        target: '≤ 1.5',
-        met: ratio <= 1.5,
-      })
-      console.log(`1. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+/** The main table, at N conversations (`--conversations 0` skips it, for a growth run alone). */
+async function mainTable() {
+  const { server, seedSeconds, pgVersion } = await preparedDatabase(N)
+  const work = mkdtempSync(join(tmpdir(), 'kpi-bench-'))
+  let service: Awaited<ReturnType<typeof startService>> | undefined
+  let direct: Connection | undefined
+  try {
+    // Two statements at once per request (count and ids, then rows and labels): twice the connections, and spare.
+    const poolSize = 2 * CONNECTIONS + 2
+    // No rate limit: one token drives the whole load here.
+    service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: String(poolSize), DB_STATEMENT_TIMEOUT_MS: '120000', RATE_LIMIT_PER_MINUTE: '0' })
+    direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 }, { readonly: true })
+    const { base, get, download } = endpointOf(service.url)
+    // The same statements the service runs for a request, in the same order, from this process.
+    const sameSql = async (query: { since: number; until: number; page_size: number; page?: number }) => {
+      await repository.findTokenOwner(direct!, DEMO_TOKEN)
+      await repository.findVbetAccountIdsConfig(direct!)
+      const scope = { accountIds: VBET_IDS, ...createdRange(query.since, query.until) }
+      const limit = clampPageSize(query.page_size)
+      const [, { ids }] = await Promise.all([
+        repository.countConversations(direct!, scope),
+        repository.findPageIds(direct!, scope, { sortDirection: 'asc', limit, offset: ((query.page ?? 1) - 1) * limit }),
+      ])
+      await Promise.all([repository.findConversations(direct!, ids), repository.findLabels(direct!, ids)])
     }
-  }
 
-  // 2. The deepest page of the whole range at page_size 1000 vs page 1.
-  const whole = ranges['whole range']
-  const total = (await get({ ...whole, page_size: 1 })).meta.items_count as number
-  const lastPage = Math.ceil(total / 1000)
-  const first = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: 1 }))
-  const deep = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: lastPage }))
-  const peerDeep = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 1000, page: lastPage }))
-  rows.push({
-    what: `deepest page (page ${lastPage} of a ${total}-row range, page_size 1000) vs page 1: p50`,
-    service: `${round(deep.p50)} ms`,
-    baseline: `${round(first.p50)} ms page 1`,
-    ratio: round(deep.p50 / first.p50, 2),
-    peer: `${round(peerDeep.p50)} ms, the same page`,
-    peerRatio: round(deep.p50 / peerDeep.p50, 2),
-    target: '≤ 1.5',
-    met: deep.p50 / first.p50 <= 1.5,
-  })
-  console.log(`2. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+    /** A measure: the service, its limit (same run), and the peer where one applies. */
+    const rows: Array<{ what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met: boolean }> = []
+    const ranges = {
+      '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
+      'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
+    }
 
-  // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
-  //    pgbench -M prepared replaying the service's statements with the same distribution.
-  //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
-  //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
-  const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS })
-  const rssBefore = rssMegabytes(service.pid)
-  const rssSamples: number[] = []
-  const sampler = setInterval(() => rssSamples.push(rssMegabytes(service!.pid)), 100)
-  const load = await runWrk(base, lua, { connections: CONNECTIONS, seconds: DURATION, workDir: work })
-  clearInterval(sampler)
-  const rps = load.requestsPerSecond
-  const non200 = Object.entries(load.statuses).filter(([status]) => status !== '200').reduce((sum, [, n]) => sum + n, 0) + load.socketErrors
+    // 1. One page: service vs the same SQL through pg.
+    for (const [rangeName, range] of Object.entries(ranges)) {
+      for (const pageSize of [20, 1000]) {
+        const samples = pageSize === 1000 || rangeName === 'whole range' ? Math.max(20, Math.round(SAMPLES / 4)) : SAMPLES
+        const svc = await timings(samples, (i) => get({ ...range, until: range.until + i, page_size: pageSize }))
+        const sqlT = await timings(samples, (i) => sameSql({ ...range, until: range.until + i, page_size: pageSize }))
+        const peer = await timings(Math.max(5, Math.round(samples / 4)), (i) => peerPage(direct!, { accountIds: VBET_IDS, ...range, until: range.until + i, pageSize, page: 1 }))
+        const ratio = svc.p50 / sqlT.p50
+        rows.push({
+          what: `page, ${rangeName}, page_size ${pageSize}: p50 (p99)`,
+          service: `${round(svc.p50)} ms (${round(svc.p99)})`,
+          baseline: `${round(sqlT.p50)} ms (${round(sqlT.p99)}) same SQL via pg`,
+          ratio: round(ratio, 2),
+          peer: `${round(peer.p50)} ms (${round(peer.p99)})`,
+          peerRatio: round(svc.p50 / peer.p50, 2),
+          target: '≤ 1.5',
+          met: ratio <= 1.5,
+        })
+        console.log(`1. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+      }
+    }
 
-  const statements = (accountIds: number[]) => replayedStatements(server.url, accountIds)
-  const tps = pgbenchTps(server.url, `\\if :one = 1\n${await statements([SENTINEL.account])}\n\\else\n${await statements(VBET_IDS)}\n\\endif`, work, 'service')
-  // The peer's statements with the same distribution (one account: account_id in (:acc)).
-  const peerTps = pgbenchTps(server.url, `\\if :one = 1\n${peerStatements(':acc')}\n\\else\n${peerStatements(VBET_IDS.join(', '))}\n\\endif`, work, 'peer')
-  rows.push({
-    what: `throughput, ${CONNECTIONS} connections, ${DURATION} s, random ranges and pages`,
-    service: `${round(rps)} req/s (p50 ${load.p50}, p99 ${load.p99}, not 200: ${non200})`,
-    baseline: `${round(tps)} tx/s pgbench -M prepared, same statements`,
-    ratio: round(rps / tps, 2),
-    peer: `${round(peerTps)} tx/s pgbench -M prepared, the peer's statements`,
-    peerRatio: round(rps / peerTps, 2),
-    target: '≥ 0.7',
-    met: rps / tps >= 0.7 && non200 === 0,
-  })
-  console.log(`4. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
-
-  // 5. The service's peak RSS during (4).
-  const peak = Math.max(...rssSamples, rssBefore)
-  rows.push({ what: 'service peak RSS during the throughput run', service: `${round(peak)} MB`, baseline: `${round(rssBefore)} MB before it`, ratio: round(peak, 0), target: '≤ 120 MB', met: peak <= 120 })
-  console.log(`5. peak RSS ${round(peak)} MB`)
-
-  // The exports run after the load: (5) is the service's memory under pages, as specified; a
-  // 200,000-row export leaves the allocator holding more for a while (see the notes).
-  // 3. Exports of the whole range (every VBET conversation: at least 500,000 at 1M), against COPY
-  //    of the same content in one statement: streamed (CSV and NDJSON, three rounds, each ratio
-  //    to the COPY of its own round), paged by page number, walked by cursor.
-  const exportRange = whole
-  const exportCount = total
-  /**
-   * COPY TO STDOUT through psql of what an export holds (the item's columns and its labels, in
-   * one statement), for the VBET accounts, filtered and ordered as asked: the exports' baseline.
-   */
-  const timedCopy = (where: string, orderBy: string, extraColumns = '') => {
-    const query = `select c.id, c.display_id, c.account_id, c.created_at, ${extraColumns} c.additional_attributes->>'resolved_time', c.status,
-        u.id, u.name, u.email, ct.id, ct.identifier,
-        (select string_agg(t.name, ',' order by tg.id) from taggings tg join tags t on t.id = tg.tag_id
-          where tg.taggable_id = c.id and tg.taggable_type = 'Conversation' and tg.context = 'labels')
-      from conversations c left join users u on u.id = c.assignee_id left join contacts ct on ct.id = c.contact_id
-      where c.account_id in (${VBET_IDS.join(',')}) and ${where}
-      order by ${orderBy}`
-    const copyStarted = performance.now()
-    const copy = Bun.spawnSync([PSQL, '-X', '-q', '-d', server.url, '-c', `copy (${query}) to stdout`], { stdout: 'pipe', stderr: 'pipe' })
-    if (copy.exitCode !== 0) throw new Error(`COPY failed: ${copy.stderr.toString()}`)
-    return { seconds: (performance.now() - copyStarted) / 1000, lines: copy.stdout.toString().split('\n').length - 1 }
-  }
-  const copyOf = (range: { since: number; until: number }) =>
-    timedCopy(`c.created_at >= '${toDbText(new Date(range.since * 1000))}' and c.created_at < '${toDbText(new Date((range.until + 1) * 1000))}'`, 'c.created_at, c.id')
-  const rounds: Array<{ copy: number; csv: number; ndjson: number; csvRows: number; ndjsonRows: number; copyRows: number }> = []
-  const exportRss: number[] = []
-  const exportSampler = setInterval(() => exportRss.push(rssMegabytes(service!.pid)), 100)
-  for (let round = 0; round < 3; round++) {
-    const copy = copyOf(exportRange)
-    const csv = await download({ ...exportRange, format: 'csv' })
-    const ndjson = await download({ ...exportRange, format: 'ndjson' })
-    rounds.push({ copy: copy.seconds, csv: csv.seconds, ndjson: ndjson.seconds, csvRows: csv.lines - 1, ndjsonRows: ndjson.lines, copyRows: copy.lines })
-  }
-  clearInterval(exportSampler)
-  // Memory after the last export: sampled each second for 10 s.
-  const settled: number[] = []
-  for (let second = 0; second < 10; second++) {
-    await Bun.sleep(1000)
-    settled.push(rssMegabytes(service.pid))
-  }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-  const spread = (values: number[]) => `${round(Math.min(...values), 2)}–${round(Math.max(...values), 2)}`
-  const copySeconds = median(rounds.map((r) => r.copy))
-  for (const format of ['csv', 'ndjson'] as const) {
-    const ratios = rounds.map((r) => r[format] / r.copy)
-    const seconds = rounds.map((r) => r[format])
-    const allRows = rounds.every((r) => r[`${format}Rows`] === exportCount && r.copyRows === exportCount)
+    // 2. The deepest page of the whole range at page_size 1000 vs page 1.
+    const whole = ranges['whole range']
+    const total = (await get({ ...whole, page_size: 1 })).meta.items_count as number
+    const lastPage = Math.ceil(total / 1000)
+    const first = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: 1 }))
+    const deep = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: lastPage }))
+    const peerDeep = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 1000, page: lastPage }))
     rows.push({
-      what: `${format === 'csv' ? 'CSV' : 'NDJSON'} export (format=${format}), ${exportCount} conversations (the whole range), streamed; 3 rounds`,
-      service: `${round(median(seconds), 2)} s median (${spread(seconds)}), ${rounds[0]![`${format}Rows`]} rows`,
-      baseline: `${round(copySeconds, 2)} s median (${spread(rounds.map((r) => r.copy))}) COPY TO STDOUT, ${rounds[0]!.copyRows} rows`,
-      ratio: round(median(ratios), 2),
-      peer: `ratios ${rounds.map((_, index) => round(ratios[index]!, 2)).join(', ')}`,
+      what: `deepest page (page ${lastPage} of a ${total}-row range, page_size 1000) vs page 1: p50`,
+      service: `${round(deep.p50)} ms`,
+      baseline: `${round(first.p50)} ms page 1`,
+      ratio: round(deep.p50 / first.p50, 2),
+      peer: `${round(peerDeep.p50)} ms, the same page`,
+      peerRatio: round(deep.p50 / peerDeep.p50, 2),
       target: '≤ 1.5',
-      met: median(ratios) <= 1.5 && allRows,
+      met: deep.p50 / first.p50 <= 1.5,
     })
-    console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
-  }
-  rows.push({
-    what: 'service RSS: peak during the exports, then 10 s after the last',
-    service: `${round(Math.max(...exportRss))} MB peak; ${round(settled.at(-1)!)} MB after 10 s`,
-    baseline: `${settled.map((value) => round(value, 0)).join(', ')} MB, each second`,
-    ratio: round(settled.at(-1)!, 0),
-    target: '≤ 120 MB within 10 s',
-    met: settled.some((value) => value <= 120),
-  })
-  console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service}`)
+    console.log(`2. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
-  // 3b. The same range paged by page number (page n + 1 continues after page n) and walked by cursor.
-  let started = performance.now()
-  let exported = 0
-  for (let page = 1; ; page++) {
-    const body = await get({ ...exportRange, page_size: 1000, page })
-    exported += body.payload.length
-    if (body.payload.length < 1000) break
-  }
-  const exportSeconds = (performance.now() - started) / 1000
-  rows.push({
-    what: `full export by page number, the same ${exportCount} conversations, pages of 1000`,
-    service: `${round(exportSeconds, 2)} s (${exported} rows)`,
-    baseline: `${round(copySeconds, 2)} s COPY TO STDOUT (median above)`,
-    ratio: round(exportSeconds / copySeconds, 2),
-    target: '≤ 3',
-    met: exportSeconds / copySeconds <= 3 && exported === exportCount,
-  })
-  console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
-  started = performance.now()
-  let cursorRows = 0
-  for (let cursor = ''; ; ) {
-    const body = await get({ ...exportRange, page_size: 1000, cursor })
-    cursorRows += body.payload.length
-    if (body.meta.next_cursor === null) break
-    cursor = body.meta.next_cursor
-  }
-  const cursorSeconds = (performance.now() - started) / 1000
-  rows.push({
-    what: `cursor export, the same ${exportCount} conversations, pages of 1000`,
-    service: `${round(cursorSeconds, 2)} s (${cursorRows} rows)`,
-    baseline: `${round(copySeconds, 2)} s COPY TO STDOUT (median above)`,
-    ratio: round(cursorSeconds / copySeconds, 2),
-    target: '≤ 1.5',
-    met: cursorSeconds / copySeconds <= 1.5 && cursorRows === exportCount,
-  })
-  console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+    // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
+    //    pgbench -M prepared replaying the service's statements with the same distribution.
+    //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
+    //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
+    const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS })
+    const rssBefore = rssMegabytes(service.pid)
+    const rssSamples: number[] = []
+    const sampler = setInterval(() => rssSamples.push(rssMegabytes(service!.pid)), 100)
+    const load = await runWrk(base, lua, { connections: CONNECTIONS, seconds: DURATION, workDir: work })
+    clearInterval(sampler)
+    const rps = load.requestsPerSecond
+    const non200 = Object.entries(load.statuses).filter(([status]) => status !== '200').reduce((sum, [, n]) => sum + n, 0) + load.socketErrors
 
-  // 3c. The peer's export (OFFSET pages of 1000, one after the other) costs the square of the range:
-  //     measured on 30 days, against the service's CSV and COPY of the same 30 days.
-  const month = { since: anchorSeconds - 30 * DAY, until: anchorSeconds + DAY - 1 }
-  const monthCopy = copyOf(month)
-  const monthCsv = await download({ ...month, format: 'csv' })
-  const monthPeer = await peerExport(direct, month)
-  rows.push({
-    what: `CSV export of 30 days (${monthCsv.lines - 1} conversations), against the peer's OFFSET-paged export`,
-    service: `${round(monthCsv.seconds, 2)} s`,
-    baseline: `${round(monthCopy.seconds, 2)} s COPY TO STDOUT`,
-    ratio: round(monthCsv.seconds / monthCopy.seconds, 2),
-    peer: `${round(monthPeer.seconds, 2)} s (${monthPeer.rows} rows, SQL only)`,
-    peerRatio: round(monthCsv.seconds / monthPeer.seconds, 2),
-    target: '≤ 1.5',
-    met: monthCsv.seconds / monthCopy.seconds <= 1.5 && monthPeer.rows === monthCsv.lines - 1,
-  })
-  console.log(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}, peer ${rows.at(-1)!.peer}`)
-
-  // 3d. The changes feed walked from the beginning (start_time=0) to end_of_stream, pages of 1000,
-  // against COPY of the same rows in the feed's order (updated_at, id), labels included.
-  const changesUrl = `${base}/changes`
-  started = performance.now()
-  let feedRows = 0
-  for (let query = 'start_time=0&page_size=1000'; ; ) {
-    const response = await fetch(`${changesUrl}?${query}`, { headers: { api_access_token: DEMO_TOKEN } })
-    if (response.status !== 200) throw new Error(`changes feed: ${response.status} ${await response.text()}`)
-    const body = (await response.json()) as { meta: { next_cursor: string; end_of_stream: boolean; end_time: number }; payload: unknown[] }
-    feedRows += body.payload.length
-    if (body.meta.end_of_stream) break
-    query = `cursor=${body.meta.next_cursor}`
-  }
-  const feedSeconds = (performance.now() - started) / 1000
-  const { seconds: feedCopySeconds, lines: feedCopyLines } = timedCopy(`c.updated_at < now() at time zone 'UTC' - interval '60 seconds'`, 'c.updated_at, c.id', 'c.updated_at,')
-  rows.push({
-    what: `changes feed, walked from start_time=0 to end_of_stream, pages of 1000 (every VBET conversation)`,
-    service: `${round(feedSeconds, 2)} s (${feedRows} rows)`,
-    baseline: `${round(feedCopySeconds, 2)} s COPY TO STDOUT, same rows by updated_at (${feedCopyLines} rows)`,
-    ratio: round(feedSeconds / feedCopySeconds, 2),
-    target: '≤ 3',
-    met: feedSeconds / feedCopySeconds <= 3 && feedRows === feedCopyLines,
-  })
-  console.log(`3d. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
-
-  // Plans of the page 1 and the deepest page statements, for the record.
-  const explain = async (page: number) => {
-    const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
-    let captured: { text: string; parameters: readonly unknown[] } | undefined
-    const probe = openDatabase(
-      { dialect: 'postgres', url: server.url, poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 },
-      { readonly: true, onQuery: (text, parameters) => (captured ??= { text, parameters }) },
-    )
-    await repository.findPageIds(probe, scope, { sortDirection: 'asc', limit: 1000, offset: (page - 1) * 1000 })
-    await probe.destroy()
-    const text = captured!.text.replace(/\$(\d+)/g, (_, n) => {
-      const value = captured!.parameters[Number(n) - 1]
-      return typeof value === 'string' ? `'${value}'` : String(value)
+    const statements = (accountIds: number[]) => replayedStatements(server.url, accountIds)
+    const tps = pgbenchTps(server.url, `\\if :one = 1\n${await statements([SENTINEL.account])}\n\\else\n${await statements(VBET_IDS)}\n\\endif`, work, 'service')
+    // The peer's statements with the same distribution (one account: account_id in (:acc)).
+    const peerTps = pgbenchTps(server.url, `\\if :one = 1\n${peerStatements(':acc')}\n\\else\n${peerStatements(VBET_IDS.join(', '))}\n\\endif`, work, 'peer')
+    rows.push({
+      what: `throughput, ${CONNECTIONS} connections, ${DURATION} s, random ranges and pages`,
+      service: `${round(rps)} req/s (p50 ${load.p50}, p99 ${load.p99}, not 200: ${non200})`,
+      baseline: `${round(tps)} tx/s pgbench -M prepared, same statements`,
+      ratio: round(rps / tps, 2),
+      peer: `${round(peerTps)} tx/s pgbench -M prepared, the peer's statements`,
+      peerRatio: round(rps / peerTps, 2),
+      target: '≥ 0.7',
+      met: rps / tps >= 0.7 && non200 === 0,
     })
-    const plan = await sql.raw(`explain (analyze, buffers) ${text}`).execute(direct!.db)
-    return (plan.rows as Array<Record<string, string>>).map((row) => row['QUERY PLAN']).join('\n')
+    console.log(`4. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+    // 5. The service's peak RSS during (4).
+    const peak = Math.max(...rssSamples, rssBefore)
+    rows.push({ what: 'service peak RSS during the throughput run', service: `${round(peak)} MB`, baseline: `${round(rssBefore)} MB before it`, ratio: round(peak, 0), target: '≤ 120 MB', met: peak <= 120 })
+    console.log(`5. peak RSS ${round(peak)} MB`)
+
+    // The exports run after the load: (5) is the service's memory under pages, as specified; a
+    // 200,000-row export leaves the allocator holding more for a while (see the notes).
+    // 3. Exports of the whole range (every VBET conversation: at least 500,000 at 1M), against COPY
+    //    of the same content in one statement: streamed (CSV and NDJSON, three rounds, each ratio
+    //    to the COPY of its own round), paged by page number, walked by cursor.
+    const exportRange = whole
+    const exportCount = total
+    /**
+     * COPY TO STDOUT through psql of what an export holds (the item's columns and its labels, in
+     * one statement), for the VBET accounts, filtered and ordered as asked: the exports' baseline.
+     */
+    const timedCopy = (where: string, orderBy: string, extraColumns = '') => {
+      const query = `select c.id, c.display_id, c.account_id, c.created_at, ${extraColumns} c.additional_attributes->>'resolved_time', c.status,
+          u.id, u.name, u.email, ct.id, ct.identifier,
+          (select string_agg(t.name, ',' order by tg.id) from taggings tg join tags t on t.id = tg.tag_id
+            where tg.taggable_id = c.id and tg.taggable_type = 'Conversation' and tg.context = 'labels')
+        from conversations c left join users u on u.id = c.assignee_id left join contacts ct on ct.id = c.contact_id
+        where c.account_id in (${VBET_IDS.join(',')}) and ${where}
+        order by ${orderBy}`
+      const copyStarted = performance.now()
+      const copy = Bun.spawnSync([PSQL, '-X', '-q', '-d', server.url, '-c', `copy (${query}) to stdout`], { stdout: 'pipe', stderr: 'pipe' })
+      if (copy.exitCode !== 0) throw new Error(`COPY failed: ${copy.stderr.toString()}`)
+      return { seconds: (performance.now() - copyStarted) / 1000, lines: copy.stdout.toString().split('\n').length - 1 }
+    }
+    const copyOf = (range: { since: number; until: number }) =>
+      timedCopy(`c.created_at >= '${toDbText(new Date(range.since * 1000))}' and c.created_at < '${toDbText(new Date((range.until + 1) * 1000))}'`, 'c.created_at, c.id')
+    const rounds: Array<{ copy: number; csv: number; ndjson: number; csvRows: number; ndjsonRows: number; copyRows: number }> = []
+    const exportRss: number[] = []
+    const exportSampler = setInterval(() => exportRss.push(rssMegabytes(service!.pid)), 100)
+    for (let round = 0; round < 3; round++) {
+      const copy = copyOf(exportRange)
+      const csv = await download({ ...exportRange, format: 'csv' })
+      const ndjson = await download({ ...exportRange, format: 'ndjson' })
+      rounds.push({ copy: copy.seconds, csv: csv.seconds, ndjson: ndjson.seconds, csvRows: csv.lines - 1, ndjsonRows: ndjson.lines, copyRows: copy.lines })
+    }
+    clearInterval(exportSampler)
+    // Memory after the last export: sampled each second for 10 s.
+    const settled: number[] = []
+    for (let second = 0; second < 10; second++) {
+      await Bun.sleep(1000)
+      settled.push(rssMegabytes(service.pid))
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+    const spread = (values: number[]) => `${round(Math.min(...values), 2)}–${round(Math.max(...values), 2)}`
+    const copySeconds = median(rounds.map((r) => r.copy))
+    for (const format of ['csv', 'ndjson'] as const) {
+      const ratios = rounds.map((r) => r[format] / r.copy)
+      const seconds = rounds.map((r) => r[format])
+      const allRows = rounds.every((r) => r[`${format}Rows`] === exportCount && r.copyRows === exportCount)
+      rows.push({
+        what: `${format === 'csv' ? 'CSV' : 'NDJSON'} export (format=${format}), ${exportCount} conversations (the whole range), streamed; 3 rounds`,
+        service: `${round(median(seconds), 2)} s median (${spread(seconds)}), ${rounds[0]![`${format}Rows`]} rows`,
+        baseline: `${round(copySeconds, 2)} s median (${spread(rounds.map((r) => r.copy))}) COPY TO STDOUT, ${rounds[0]!.copyRows} rows`,
+        ratio: round(median(ratios), 2),
+        peer: `ratios ${rounds.map((_, index) => round(ratios[index]!, 2)).join(', ')}`,
+        target: '≤ 1.5',
+        met: median(ratios) <= 1.5 && allRows,
+      })
+      console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+    }
+    rows.push({
+      what: 'service RSS: peak during the exports, then 10 s after the last',
+      service: `${round(Math.max(...exportRss))} MB peak; ${round(settled.at(-1)!)} MB after 10 s`,
+      baseline: `${settled.map((value) => round(value, 0)).join(', ')} MB, each second`,
+      ratio: round(settled.at(-1)!, 0),
+      target: '≤ 120 MB within 10 s',
+      met: settled.some((value) => value <= 120),
+    })
+    console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service}`)
+
+    // 3b. The same range paged by page number (page n + 1 continues after page n) and walked by cursor.
+    let started = performance.now()
+    let exported = 0
+    for (let page = 1; ; page++) {
+      const body = await get({ ...exportRange, page_size: 1000, page })
+      exported += body.payload.length
+      if (body.payload.length < 1000) break
+    }
+    const exportSeconds = (performance.now() - started) / 1000
+    rows.push({
+      what: `full export by page number, the same ${exportCount} conversations, pages of 1000`,
+      service: `${round(exportSeconds, 2)} s (${exported} rows)`,
+      baseline: `${round(copySeconds, 2)} s COPY TO STDOUT (median above)`,
+      ratio: round(exportSeconds / copySeconds, 2),
+      target: '≤ 3',
+      met: exportSeconds / copySeconds <= 3 && exported === exportCount,
+    })
+    console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+    started = performance.now()
+    let cursorRows = 0
+    for (let cursor = ''; ; ) {
+      const body = await get({ ...exportRange, page_size: 1000, cursor })
+      cursorRows += body.payload.length
+      if (body.meta.next_cursor === null) break
+      cursor = body.meta.next_cursor
+    }
+    const cursorSeconds = (performance.now() - started) / 1000
+    rows.push({
+      what: `cursor export, the same ${exportCount} conversations, pages of 1000`,
+      service: `${round(cursorSeconds, 2)} s (${cursorRows} rows)`,
+      baseline: `${round(copySeconds, 2)} s COPY TO STDOUT (median above)`,
+      ratio: round(cursorSeconds / copySeconds, 2),
+      target: '≤ 1.5',
+      met: cursorSeconds / copySeconds <= 1.5 && cursorRows === exportCount,
+    })
+    console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+    // 3c. The peer's export (OFFSET pages of 1000, one after the other) costs the square of the range:
+    //     measured on 30 days, against the service's CSV and COPY of the same 30 days.
+    const month = { since: anchorSeconds - 30 * DAY, until: anchorSeconds + DAY - 1 }
+    const monthCopy = copyOf(month)
+    const monthCsv = await download({ ...month, format: 'csv' })
+    const monthPeer = await peerExport(direct, month)
+    rows.push({
+      what: `CSV export of 30 days (${monthCsv.lines - 1} conversations), against the peer's OFFSET-paged export`,
+      service: `${round(monthCsv.seconds, 2)} s`,
+      baseline: `${round(monthCopy.seconds, 2)} s COPY TO STDOUT`,
+      ratio: round(monthCsv.seconds / monthCopy.seconds, 2),
+      peer: `${round(monthPeer.seconds, 2)} s (${monthPeer.rows} rows, SQL only)`,
+      peerRatio: round(monthCsv.seconds / monthPeer.seconds, 2),
+      target: '≤ 1.5',
+      met: monthCsv.seconds / monthCopy.seconds <= 1.5 && monthPeer.rows === monthCsv.lines - 1,
+    })
+    console.log(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}, peer ${rows.at(-1)!.peer}`)
+
+    // 3d. The changes feed walked from the beginning (start_time=0) to end_of_stream, pages of 1000,
+    // against COPY of the same rows in the feed's order (updated_at, id), labels included.
+    const changesUrl = `${base}/changes`
+    started = performance.now()
+    let feedRows = 0
+    for (let query = 'start_time=0&page_size=1000'; ; ) {
+      const response = await fetch(`${changesUrl}?${query}`, { headers: { api_access_token: DEMO_TOKEN } })
+      if (response.status !== 200) throw new Error(`changes feed: ${response.status} ${await response.text()}`)
+      const body = (await response.json()) as { meta: { next_cursor: string; end_of_stream: boolean; end_time: number }; payload: unknown[] }
+      feedRows += body.payload.length
+      if (body.meta.end_of_stream) break
+      query = `cursor=${body.meta.next_cursor}`
+    }
+    const feedSeconds = (performance.now() - started) / 1000
+    const { seconds: feedCopySeconds, lines: feedCopyLines } = timedCopy(`c.updated_at < now() at time zone 'UTC' - interval '60 seconds'`, 'c.updated_at, c.id', 'c.updated_at,')
+    rows.push({
+      what: `changes feed, walked from start_time=0 to end_of_stream, pages of 1000 (every VBET conversation)`,
+      service: `${round(feedSeconds, 2)} s (${feedRows} rows)`,
+      baseline: `${round(feedCopySeconds, 2)} s COPY TO STDOUT, same rows by updated_at (${feedCopyLines} rows)`,
+      ratio: round(feedSeconds / feedCopySeconds, 2),
+      target: '≤ 3',
+      met: feedSeconds / feedCopySeconds <= 3 && feedRows === feedCopyLines,
+    })
+    console.log(`3d. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
+
+    // Plans of the page 1 and the deepest page statements, for the record.
+    const explain = async (page: number) => {
+      const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
+      let captured: { text: string; parameters: readonly unknown[] } | undefined
+      const probe = openDatabase(
+        { dialect: 'postgres', url: server.url, poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 120_000 },
+        { readonly: true, onQuery: (text, parameters) => (captured ??= { text, parameters }) },
+      )
+      await repository.findPageIds(probe, scope, { sortDirection: 'asc', limit: 1000, offset: (page - 1) * 1000 })
+      await probe.destroy()
+      const text = captured!.text.replace(/\$(\d+)/g, (_, n) => {
+        const value = captured!.parameters[Number(n) - 1]
+        return typeof value === 'string' ? `'${value}'` : String(value)
+      })
+      const plan = await sql.raw(`explain (analyze, buffers) ${text}`).execute(direct!.db)
+      return (plan.rows as Array<Record<string, string>>).map((row) => row['QUERY PLAN']).join('\n')
+    }
+    const plans = { first: await explain(1), deep: await explain(lastPage) }
+
+    const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; PostgreSQL ${pgVersion} (shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off); Bun ${Bun.version}`
+    const table = rows
+      .map((row) => `| ${row.what} | ${row.service} | ${row.baseline} | ${row.ratio} | ${row.peer ?? '–'} | ${row.peerRatio ?? '–'} | ${row.target} | ${row.met ? 'met' : '**missed**'} |`)
+      .join('\n')
+    const report = `<!-- Written by scripts/bench.ts; the prose sections below the marker are kept. -->
+  # Benchmarks
+
+  Run: \`bun scripts/bench.ts --conversations ${N}\` on ${new Date().toISOString().slice(0, 10)}.
+
+  Machine: ${machine}.
+  Data: ${N} conversations over ${ACCOUNTS} accounts (${VBET} VBET, ${total} conversations in their whole range), ${DAYS} days, created_at growing with id; seeded in ${round(seedSeconds)} s (set-based INSERT … SELECT, then VACUUM (FREEZE, ANALYZE)).
+  The service runs as a separate process (pool ${poolSize}); every figure has its baselines from the same run: the limit
+  (the same SQL, pgbench, COPY), and where one applies the peer, what a straightforward implementation sends (count, a
+  joined \`ORDER BY … LIMIT … OFFSET\` page over \`account_id IN (…)\`, then labels; SQL only, through the same driver).
+
+  | measure | service | limit | service ÷ limit | peer | service ÷ peer | target (÷ limit) | |
+  |---|---|---|---|---|---|---|---|
+  ${table}
+
+  <details><summary>Plan of page 1's ids (whole range, page_size 1000)</summary>
+
+  \`\`\`
+  ${plans.first}
+  \`\`\`
+  </details>
+
+  <details><summary>Plan of the deepest page's ids (page ${lastPage})</summary>
+
+  \`\`\`
+  ${plans.deep}
+  \`\`\`
+  </details>
+  `
+    const previous = await Bun.file(flags.out!).text().catch(() => '')
+    const marker = '<!-- notes -->'
+    const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
+    await Bun.write(flags.out!, `${report}\n${growthSection(previous)}\n${notes}`)
+    console.log(`\nwritten to ${flags.out}`)
+    for (const row of rows) console.log(`${row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
+  } finally {
+    await service?.stop()
+    await direct?.destroy()
+    await server.stop()
+    rmSync(work, { recursive: true, force: true })
   }
-  const plans = { first: await explain(1), deep: await explain(lastPage) }
-
-  const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; PostgreSQL ${pgVersion} (shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off); Bun ${Bun.version}`
-  const table = rows
-    .map((row) => `| ${row.what} | ${row.service} | ${row.baseline} | ${row.ratio} | ${row.peer ?? '–'} | ${row.peerRatio ?? '–'} | ${row.target} | ${row.met ? 'met' : '**missed**'} |`)
-    .join('\n')
-  const report = `<!-- Written by scripts/bench.ts; the prose sections below the marker are kept. -->
-# Benchmarks
-
-Run: \`bun scripts/bench.ts --conversations ${N}\` on ${new Date().toISOString().slice(0, 10)}.
-
-Machine: ${machine}.
-Data: ${N} conversations over ${ACCOUNTS} accounts (${VBET} VBET, ${total} conversations in their whole range), ${DAYS} days, created_at growing with id; seeded in ${round(seedSeconds)} s (set-based INSERT … SELECT, then VACUUM (FREEZE, ANALYZE)).
-The service runs as a separate process (pool ${poolSize}); every figure has its baselines from the same run: the limit
-(the same SQL, pgbench, COPY), and where one applies the peer, what a straightforward implementation sends (count, a
-joined \`ORDER BY … LIMIT … OFFSET\` page over \`account_id IN (…)\`, then labels; SQL only, through the same driver).
-
-| measure | service | limit | service ÷ limit | peer | service ÷ peer | target (÷ limit) | |
-|---|---|---|---|---|---|---|---|
-${table}
-
-<details><summary>Plan of page 1's ids (whole range, page_size 1000)</summary>
-
-\`\`\`
-${plans.first}
-\`\`\`
-</details>
-
-<details><summary>Plan of the deepest page's ids (page ${lastPage})</summary>
-
-\`\`\`
-${plans.deep}
-\`\`\`
-</details>
-`
-  const previous = await Bun.file(flags.out!).text().catch(() => '')
-  const marker = '<!-- notes -->'
-  const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
-  await Bun.write(flags.out!, `${report}\n${growthSection(previous)}\n${notes}`)
-  console.log(`\nwritten to ${flags.out}`)
-  for (const row of rows) console.log(`${row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
-} finally {
-  await service?.stop()
-  await direct?.destroy()
-  await server.stop()
-  rmSync(work, { recursive: true, force: true })
 }
+
+if (N > 0) await mainTable()
 
 if (GROWTH.length > 0) {
   const measured: Growth[] = []
