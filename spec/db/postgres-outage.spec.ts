@@ -80,4 +80,32 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
     expect(new Set(ids).size).toBe(ids.length)
     expect(ids.length).toBe(expected)
   }, 30_000)
+
+  test('an export read more slowly than the statement timeout (which counts while the client reads) carries on with a new statement: every row once', async () => {
+    const statements: string[] = []
+    const watched = openDatabase(
+      { dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 500 },
+      { readonly: true, onQuery: (text) => statements.push(text) },
+    )
+    try {
+      const slow = contractApp(watched)
+      const expected = (await conversations(slow, { page_size: 1 })).body.meta.items_count
+      const response = await slow.handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson', { headers: { api_access_token: TOKENS.kpiTracker } }))
+      const reader = response.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = ''
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        text += decoder.decode(chunk.value, { stream: true })
+        // Six batches of 1,000, a few of them read ahead: the later ones are asked for past the 500 ms.
+        await Bun.sleep(400)
+      }
+      const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
+      expect(new Set(ids).size).toBe(ids.length)
+      expect(ids.length).toBe(expected)
+      // The premise: the statement was cancelled and resumed (one export statement would be one).
+      expect(statements.filter((statement) => /to_json\(array/.test(statement)).length).toBeGreaterThan(1)
+    } finally {
+      await watched.destroy()
+    }
+  }, 30_000)
 })

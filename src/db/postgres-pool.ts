@@ -37,6 +37,28 @@ function isSubmittable(query: unknown): query is Submittable {
   return typeof query === 'object' && query !== null && typeof (query as Partial<Submittable>).submit === 'function'
 }
 
+/**
+ * Closes a cursor, unless its connection is gone (a restart, a failover): pg-cursor's close() then
+ * waits for an answer that never comes. True when the connection is gone.
+ */
+async function closedOrGone(client: pg.PoolClient, close: () => Promise<void>): Promise<boolean> {
+  if (isGone(client)) return true
+  let onGone!: () => void
+  const gone = new Promise<true>((resolve) => (onGone = () => resolve(true)))
+  client.once('end', onGone).once('error', onGone)
+  try {
+    return await Promise.race([close().then(() => false), gone])
+  } finally {
+    client.off('end', onGone).off('error', onGone)
+  }
+}
+
+/** A client whose connection ended or failed (pg's own flags: it answers "not queryable" then). */
+function isGone(client: pg.PoolClient): boolean {
+  const flags = client as unknown as { _ended?: boolean; _queryable?: boolean }
+  return flags._ended === true || flags._queryable === false
+}
+
 /** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
 function isDeadConnection(error: unknown): boolean {
   return /not queryable|Connection terminated/i.test(String((error as Error | undefined)?.message ?? ''))
@@ -64,17 +86,13 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
   // Synchronous, as Kysely calls it. pg runs a client's queries in order, so the BEGIN queued first
   // opens the transaction the cursor then reads in.
   const submit = (client: pg.PoolClient, cursor: Submittable): Submittable => {
-    if (settings.mode === 'session') return client.query(cursor)
-    client.query(begin).catch(() => {}) // its failure fails the cursor too
+    if (settings.mode === 'transaction') client.query(begin).catch(() => {}) // its failure fails the cursor too
     const submitted = client.query(cursor)
     const close = submitted.close.bind(submitted)
     submitted.close = async () => {
-      try {
-        await close()
-      } finally {
-        // After a failed statement the transaction is aborted: commit then rolls it back.
-        await client.query('commit').catch(() => {})
-      }
+      if (await closedOrGone(client, close)) return
+      // After a failed statement the transaction is aborted: commit then rolls it back.
+      if (settings.mode === 'transaction') await client.query('commit').catch(() => {})
     }
     return submitted
   }
@@ -104,7 +122,8 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
           return submit(client, text)
         },
         release: (destroy?: boolean) => {
-          client?.release(destroy)
+          // A connection that died under a stream goes, not back to the pool.
+          client?.release(destroy || (client !== undefined && isGone(client)))
           client = undefined
         },
       } as PostgresPoolClient
