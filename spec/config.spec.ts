@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 600,
       authFailuresPerMinute: 30,
       shutdownGraceMs: 25_000,
+      gcIntervalMs: 0,
       redisUrl: undefined,
       changesLagSeconds: 60,
     })
@@ -73,6 +74,12 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2')
   })
 
+  test('GC_INTERVAL_MS: off (0) by default, else at least 100 ms', () => {
+    expect(loadConfig({}).gcIntervalMs).toBe(0)
+    expect(loadConfig({ GC_INTERVAL_MS: '1000' }).gcIntervalMs).toBe(1000)
+    expect(() => loadConfig({ GC_INTERVAL_MS: '50' })).toThrow('GC_INTERVAL_MS must be 0 (off) or an integer from 100 to 600000 (got "50")')
+    expect(() => loadConfig({ GC_INTERVAL_MS: 'often' })).toThrow('GC_INTERVAL_MS')
+  })
   test('cache lifetimes, 0 turning a cache off', () => {
     expect(loadConfig({ COUNT_CACHE_TTL_MS: '0', TOKEN_CACHE_TTL_MS: '250' })).toMatchObject({ countCacheTtlMs: 0, tokenCacheTtlMs: 250 })
     expect(() => loadConfig({ COUNT_CACHE_TTL_MS: '-1' })).toThrow('COUNT_CACHE_TTL_MS must be an integer')

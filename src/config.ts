@@ -53,6 +53,12 @@ export interface Config {
   readonly authFailuresPerMinute: number
   /** How long a stop waits for requests in flight (streams included) before it cuts them. */
   readonly shutdownGraceMs: number
+  /**
+   * A synchronous full collection of the heap every this many ms (0: off, the default): for a
+   * container with a memory limit, resident memory then stays near the live heap under load, at
+   * some throughput (BENCHMARKS.md).
+   */
+  readonly gcIntervalMs: number
   /** Redis for the state instances share (rate limits, caches, page ends); unset: this process's memory. */
   readonly redisUrl: string | undefined
   /** The changes feed holds back rows updated less than this many seconds ago (late commits). */
@@ -107,6 +113,15 @@ export function loadConfig(env: Env): Config {
   const rateLimitPerMinute = int('RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000)
   const authFailuresPerMinute = int('AUTH_FAILURES_PER_MINUTE', DEFAULT_AUTH_FAILURES_PER_MINUTE, 0, 10_000_000)
   const shutdownGraceMs = int('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0, 3_600_000)
+  const gcIntervalMs = (() => {
+    const raw = env.GC_INTERVAL_MS?.trim()
+    if (raw === undefined || raw === '' || raw === '0') return 0
+    if (!/^\d+$/.test(raw) || Number(raw) < 100 || Number(raw) > 600_000) {
+      problems.push(`GC_INTERVAL_MS must be 0 (off) or an integer from 100 to 600000 (got "${raw}")`)
+      return 0
+    }
+    return Number(raw)
+  })()
   const changesLagSeconds = int('CHANGES_LAG_SECONDS', DEFAULT_CHANGES_LAG_SECONDS, 0, 86_400)
   const redisUrl = env.REDIS_URL?.trim() || undefined
   // The URL may carry a password: never echo it.
@@ -121,7 +136,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, redisUrl, changesLagSeconds })
+  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, changesLagSeconds })
 }
 
 /**

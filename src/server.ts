@@ -8,6 +8,7 @@ import { createHandler, lastResortResponse, type LogLine } from './http.ts'
 import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
 import { InFlight } from './ops/in-flight.ts'
+import { startCollector } from './ops/collector.ts'
 import { RedisState } from './state/redis-state.ts'
 import { MemoryState, type SharedState } from './state/shared-state.ts'
 
@@ -30,6 +31,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     )
   }
   const connection = openDatabase(database, { readonly: true })
+  const collector = startCollector(config.gcIntervalMs)
   const metrics = new Metrics()
   // The one place that chooses where shared state lives: Redis for several instances, else memory.
   const state: SharedState = config.redisUrl ? new RedisState({ url: config.redisUrl, log: writeLine }) : new MemoryState()
@@ -88,6 +90,7 @@ export async function startServer(config: Config): Promise<RunningService> {
           writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', in_flight: inFlight.count })
           await server.stop(true)
         }
+        collector.stop()
         await connection.destroy()
         await state.close()
         writeLine({ level: 'info', message: 'stopped' })
