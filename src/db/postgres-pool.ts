@@ -80,11 +80,10 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
   // One simple-protocol round trip opens the transaction and sets its timeout.
   const begin = `begin${settings.readonly ? ' read only' : ''}; set local statement_timeout = ${Math.floor(settings.statementTimeoutMs)}`
   // A streamed read (Kysely's stream(): a pg-cursor portal read in chunks as the caller consumes
-  // them) is handed over as it is: no retry (what it already returned cannot be taken back; the
-  // caller resumes after its last row), and behind a transaction pooler it runs inside the same
-  // read-only transaction with its timeout, committed when the cursor is closed.
-  // Synchronous, as Kysely calls it. pg runs a client's queries in order, so the BEGIN queued first
-  // opens the transaction the cursor then reads in.
+  // them) is handed over as it is, synchronously, as Kysely calls it: no retry (what it returned
+  // cannot be taken back; the caller resumes after its last row). Behind a transaction pooler it
+  // runs inside the same read-only transaction with its timeout (pg runs a client's queries in
+  // order: the BEGIN queued first opens it), committed when the cursor is closed.
   const submit = (client: pg.PoolClient, cursor: Submittable): Submittable => {
     if (settings.mode === 'transaction') client.query(begin).catch(() => {}) // its failure fails the cursor too
     const submitted = client.query(cursor)
