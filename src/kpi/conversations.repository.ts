@@ -1,7 +1,7 @@
 // Reads what the endpoint needs from the helpdesk tables, dialect-blind: every query is Kysely,
 // the few dialect differences come from the connection's Dialect. Driver types are normalised
 // here, at the edge: ids and counts to numbers, timestamps (UTC text) to Dates, JSON text to values.
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Connection } from '../db/dialect.ts'
 import { toDbTimestamp } from '../db/dialect.ts'
 import type { ConversationRecord, CreatedRange, SortDirection, TokenOwner } from './conversations.rules.ts'
@@ -79,6 +79,11 @@ export async function countConversations(connection: Connection, scope: Conversa
   return Number(row.count)
 }
 
+/** Rows after `after` in the order (time, id), in `direction`: where a keyset page or a resumed export starts. */
+function afterBoundary(time: RawBuilder<string>, direction: SortDirection, after: PageBoundary) {
+  return sql<boolean>`(${time}, ${sql.ref('id')}) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.sortAt}, ${after.id})`
+}
+
 /**
  * Beyond this many accounts the page is cut by one scan of them all (and a sort) instead of a merge
  * of per-account scans: SQLite caps a compound select at 500 members, and planning grows with them.
@@ -105,9 +110,7 @@ function pageIdsQuery(connection: Connection, scope: ConversationScope, window: 
       .orderBy(time, direction)
       .orderBy('id', direction)
       .limit(limit)
-    return after
-      ? query.where(sql<boolean>`(${time}, ${sql.ref('id')}) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.sortAt}, ${after.id})`)
-      : query
+    return after ? query.where(afterBoundary(time, direction, after)) : query
   }
   if (scope.accountIds.length === 1 || scope.accountIds.length > MERGE_MAX_ACCOUNTS) {
     return ordered(scope.accountIds, window.limit).$if(offset > 0, (query) => query.offset(offset))
@@ -137,6 +140,21 @@ export async function findPageIds(
   return { ids: boundaries.map((row) => row.id), boundaries, last: boundaries.at(-1) }
 }
 
+/** A conversation's columns (`c`) with its assignee (`u`) and contact (`ct`), as both reads of them select them (toRecord's row). */
+const CONVERSATION_COLUMNS = [
+  'c.id',
+  'c.display_id',
+  'c.account_id',
+  'c.created_at',
+  'c.updated_at',
+  'c.status',
+  'u.id as assignee_id',
+  'u.name as assignee_name',
+  'u.email as assignee_email',
+  'ct.id as contact_id',
+  'ct.identifier as contact_identifier',
+] as const
+
 /**
  * These conversations, whole, with assignee and contact, in the order of `ids`. A statement of
  * its own, by primary key: joined to the page query instead, PostgreSQL may hash the whole table
@@ -149,20 +167,7 @@ export async function findConversations({ db, dialect }: Connection, ids: readon
     .leftJoin('users as u', 'u.id', 'c.assignee_id')
     // contact_id is bigint, contacts.id int4: compared as numbers.
     .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
-    .select([
-      'c.id',
-      'c.display_id',
-      'c.account_id',
-      'c.created_at',
-      'c.updated_at',
-      'c.status',
-      'c.additional_attributes',
-      'u.id as assignee_id',
-      'u.name as assignee_name',
-      'u.email as assignee_email',
-      'ct.id as contact_id',
-      'ct.identifier as contact_identifier',
-    ])
+    .select([...CONVERSATION_COLUMNS, 'c.additional_attributes'])
     .where(dialect.idIn('c.id', ids))
     .execute()
 
@@ -229,29 +234,17 @@ export async function* streamConversations(
   if (!streaming) throw new Error(`${dialect.name} does not stream: read an export in batches`)
   if (scope.accountIds.length === 0) return
   const column = scope.timeColumn ?? 'created_at'
-  const inner = scoped(connection, scope).$if(after !== undefined, (query) =>
-    query.where(sql<boolean>`(${dialect.createdAt(column)}, ${sql.ref('id')}) ${sql.raw(sortDirection === 'asc' ? '>' : '<')} (${after!.sortAt}, ${after!.id})`),
-  )
+  const inner = scoped(connection, scope).$if(after !== undefined, (query) => query.where(afterBoundary(dialect.createdAt(column), sortDirection, after!)))
   const time = dialect.createdAt(`c.${column}`)
   const query = db
     .selectFrom(inner.selectAll().as('c'))
     .leftJoin('users as u', 'u.id', 'c.assignee_id')
     .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
     .select((eb) => [
-      'c.id',
-      'c.display_id',
-      'c.account_id',
-      'c.created_at',
-      'c.updated_at',
-      'c.status',
+      ...CONVERSATION_COLUMNS,
       time.as('sort_at'),
       streaming.attributeText('c.additional_attributes', 'resolved_time').as('resolved_time'),
       streaming.attributeText('c.additional_attributes', 'reopen_time').as('reopen_time'),
-      'u.id as assignee_id',
-      'u.name as assignee_name',
-      'u.email as assignee_email',
-      'ct.id as contact_id',
-      'ct.identifier as contact_identifier',
       streaming
         .jsonArray(
           eb

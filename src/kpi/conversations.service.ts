@@ -183,9 +183,9 @@ export async function readConversationsPage(
 const EXPORT_BATCH = 1000
 
 /**
- * Pauses before an export reads a batch again after the database was unavailable (its statements'
- * own retries spent: a standby's conflicts, a pooler's reconnect). The batch is keyset-walked, so
- * reading it again resumes exactly after the last row sent; only then is the export cut.
+ * Pauses before an export reads on after the database was unavailable (a standby's conflicts, a
+ * restart, a pooler's reconnect, a statement timeout): a new streaming statement, or the batch read
+ * again, resumes exactly after the last row sent. After the last pause without a row, the export is cut.
  */
 const EXPORT_BATCH_RETRY_MS = [500, 1000, 2000, 4000] as const
 
