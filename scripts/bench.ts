@@ -170,16 +170,16 @@ async function preparedDatabase(conversations: number) {
 /** GET of the endpoint with the demo token; the body as JSON, or throws on another status than 200. */
 function endpointOf(serviceUrl: string) {
   const base = `${serviceUrl}/api/v1/kpi/conversations`
-  const get = async (query: Record<string, number | string>) => {
+  const fetchOk = async (query: Record<string, number | string>) => {
     const response = await fetch(`${base}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, { headers: { api_access_token: DEMO_TOKEN } })
     if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`)
-    return response.json() as Promise<any>
+    return response
   }
+  const get = async (query: Record<string, number | string>) => (await fetchOk(query)).json() as Promise<any>
   /** A streamed export read to its end: seconds and lines (the CSV header is a line). */
   const download = async (query: Record<string, number | string>) => {
     const started = performance.now()
-    const response = await fetch(`${base}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, { headers: { api_access_token: DEMO_TOKEN } })
-    if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`)
+    const response = await fetchOk(query)
     let lines = 0
     const reader = response.body!.getReader()
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
