@@ -4,6 +4,10 @@
 // - behind a transaction pooler (PgBouncer's pool_mode = transaction, which rejects unknown startup
 //   parameters and hands each transaction to any server connection), every statement runs in a
 //   transaction of its own that sets both: `BEGIN READ ONLY; SET LOCAL statement_timeout`.
+// In session mode each statement text is a named prepared statement, prepared once per connection:
+// the server then skips parsing and, once it settles on a generic plan, planning (the page's union
+// of per-account scans cost more to plan than to run). Behind a transaction pooler statements stay
+// unnamed: the next transaction may run on a server connection that never saw the preparation.
 // And on a hot standby a statement may be cancelled by a conflict with recovery (the primary
 // vacuumed or locked what it read): it is retried, a few times, with a growing pause. Every
 // statement of the service is a read on its own, so running it again is always safe.
@@ -59,6 +63,31 @@ function isGone(client: pg.PoolClient): boolean {
   return flags._ended === true || flags._queryable === false
 }
 
+/**
+ * The server's answer to a prepared statement whose result no longer matches the table (a column's
+ * type changed under it, e.g. by a migration of the helpdesk): prepared again on a new connection.
+ */
+function isStalePlan(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return code === '0A000' && /cached plan must not change result type/i.test(String(message))
+}
+
+/**
+ * Names for statement texts, shared by the pool's connections (each prepares a name on first use).
+ * The service's texts are few (lists are bound as one array parameter, whatever their length);
+ * past MAX_PREPARED_TEXTS distinct texts, the rest run unnamed, so nothing grows without bound.
+ */
+const MAX_PREPARED_TEXTS = 500
+
+function statementNames(): (text: string) => string | undefined {
+  const names = new Map<string, string>()
+  return (text) => {
+    let name = names.get(text)
+    if (name === undefined && names.size < MAX_PREPARED_TEXTS) names.set(text, (name = `kpi_${names.size + 1}`))
+    return name
+  }
+}
+
 /** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
 function isDeadConnection(error: unknown): boolean {
   return /not queryable|Connection terminated/i.test(String((error as Error | undefined)?.message ?? ''))
@@ -95,8 +124,11 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
     }
     return submitted
   }
+  const nameOf = statementNames()
   const once = async <R>(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> => {
-    if (settings.mode === 'session') return (await client.query(text, values as unknown[])) as unknown as PostgresQueryResult<R>
+    if (settings.mode === 'session') {
+      return (await client.query({ name: nameOf(text), text, values: values as unknown[] })) as unknown as PostgresQueryResult<R>
+    }
     await client.query(begin)
     try {
       const result = await client.query(text, values as unknown[])
@@ -132,9 +164,9 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
             client ??= await pool.connect()
             return await once<R>(client, text, values)
           } catch (error) {
-            // A connection that died while it sat in the pool (the server or a pooler ended it):
-            // the statement never ran; once, on a fresh connection.
-            const stale = attempt === 0 && isDeadConnection(error)
+            // A connection that died while it sat in the pool (the server or a pooler ended it), or
+            // whose prepared statement no longer fits the table: once, on a fresh connection.
+            const stale = attempt === 0 && (isDeadConnection(error) || isStalePlan(error))
             const pause = stale ? 0 : RECOVERY_CONFLICT_BACKOFF_MS[attempt]
             if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
             // The standby may have ended the session too (FATAL: terminating connection due to
