@@ -90,7 +90,7 @@ export function createApp(deps: AppDeps) {
       : []),
   ])
 
-  return new Elysia()
+  return new Elysia({ normalize: false })
     .onError(({ code, error, request }) => {
       const known = toApiError(code, error, connection)
       const id = factsOf(request).id

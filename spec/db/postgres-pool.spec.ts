@@ -25,7 +25,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] statements of the po
     const connection = onePool('session')
     try {
       const app = contractApp(connection)
-      for (const query of [{ page_size: 2 }, { page_size: 2 }, { page_size: 3, page: 2 }]) expect((await conversations(app, query)).status).toBe(200)
+      for (const query of [{ page_size: 2 }, { page_size: 2 }, { page_size: 3, page: 2 }] as Record<string, number>[]) expect((await conversations(app, query)).status).toBe(200)
       const statements = await prepared(connection)
       // The page's statements are there: the count, the ids, the rows, the labels; each text once.
       expect(statements.some((text) => /count\(\*\)/.test(text) && /from "conversations"/.test(text))).toBe(true)

@@ -8,30 +8,35 @@ import { ConversationItem } from './conversations.model.ts'
 
 export const CHANGES_PAGE_SIZE_DEFAULT = 100
 
-export const ChangesQuery = t.Object({
-  start_time: t.Optional(
-    t.Integer({
-      minimum: TIMESTAMP_MIN,
-      maximum: TIMESTAMP_MAX,
-      description: 'Unix timestamp (seconds), inclusive: conversations whose updated_at is at or after it. Starts a walk; required unless cursor is given.',
-    }),
-  ),
-  cursor: t.Optional(
-    t.String({
-      maxLength: 1000,
-      description: 'meta.next_cursor of an earlier page (or X-Next-Cursor of an export): continues the walk where it stood, minutes or days later.',
-    }),
-  ),
-  account_id: t.Optional(t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' })),
-  page_size: t.Optional(
-    t.Integer({ default: CHANGES_PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
-  ),
-  format: t.Optional(
-    t.UnionEnum(['json', 'csv', 'ndjson'], {
-      description: 'json (the default): pages. csv or ndjson: the feed to end_time in one streamed download, the cursor to resume in X-Next-Cursor.',
-    }),
-  ),
-})
+export const ChangesQuery = t.Object(
+  {
+    start_time: t.Optional(
+      t.Integer({
+        minimum: TIMESTAMP_MIN,
+        maximum: TIMESTAMP_MAX,
+        description: 'Unix timestamp (seconds), inclusive: conversations whose updated_at is at or after it. Starts a walk; required unless cursor is given.',
+      }),
+    ),
+    cursor: t.Optional(
+      t.String({
+        maxLength: 1000,
+        description: 'meta.next_cursor of an earlier page (or X-Next-Cursor of an export): continues the walk where it stood, minutes or days later.',
+      }),
+    ),
+    account_id: t.Optional(t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' })),
+    page_size: t.Optional(
+      t.Integer({ default: CHANGES_PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
+    ),
+    format: t.Optional(
+      t.UnionEnum(['json', 'csv', 'ndjson'], {
+        description: 'json (the default): pages. csv or ndjson: the feed to end_time in one streamed download, the cursor to resume in X-Next-Cursor.',
+      }),
+    ),
+  },
+  // Parameters the API does not define are ignored, as the contract says: the app does not strip
+  // them (Elysia's normalize is off, src/app.ts), so the schema lets them through.
+  { additionalProperties: true },
+)
 export type ChangesQuery = Static<typeof ChangesQuery>
 
 export const CHANGES_INTEGER_PARAMETERS = ['start_time', 'account_id', 'page_size'] as const

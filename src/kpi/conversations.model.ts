@@ -19,42 +19,47 @@ import {
 
 const unixTimestamp = (description: string) => t.Integer({ minimum: TIMESTAMP_MIN, maximum: TIMESTAMP_MAX, description })
 
-export const ConversationsQuery = t.Object({
-  account_id: t.Optional(
-    t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' }),
-  ),
-  since: t.Optional(
-    unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago (from the start of that day, UTC).'),
-  ),
-  until: t.Optional(
-    unixTimestamp(
-      'Unix timestamp (seconds). Return conversations created at or before this time (the whole second). Default: the end of today (UTC).',
+export const ConversationsQuery = t.Object(
+  {
+    account_id: t.Optional(
+      t.Integer({ description: 'Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts.' }),
     ),
-  ),
-  sort_direction: t.Optional(
-    t.UnionEnum(['asc', 'desc'], { default: 'asc', description: 'Sort by created_at (then id). Accepted values: asc, desc.' }),
-  ),
-  page: t.Optional(t.Integer({ default: PAGE_DEFAULT, maximum: PAGE_MAX, description: 'Page number (1-based). A page below 1 is page 1.' })),
-  page_size: t.Optional(
-    t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
-  ),
-  format: t.Optional(
-    t.UnionEnum(['json', 'csv', 'ndjson'], {
-      description:
-        'json (the default): pages as documented. csv or ndjson: every conversation of the range in one streamed download ' +
-        '(page, page_size and cursor are not used). The same as sending Accept: text/csv or Accept: application/x-ndjson.',
-    }),
-  ),
-  cursor: t.Optional(
-    t.String({
-      maxLength: 1000,
-      description:
-        'Optional keyset pagination. Send it empty (`cursor=`) to start a walk: every answer then carries meta.next_cursor, ' +
-        'which, sent as `cursor`, gives the next page at the same cost at any depth, and null on the last page. ' +
-        'The walk keeps the query of its first page (account_id, since, until, sort_direction, page_size); page is not used.',
-    }),
-  ),
-})
+    since: t.Optional(
+      unixTimestamp('Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago (from the start of that day, UTC).'),
+    ),
+    until: t.Optional(
+      unixTimestamp(
+        'Unix timestamp (seconds). Return conversations created at or before this time (the whole second). Default: the end of today (UTC).',
+      ),
+    ),
+    sort_direction: t.Optional(
+      t.UnionEnum(['asc', 'desc'], { default: 'asc', description: 'Sort by created_at (then id). Accepted values: asc, desc.' }),
+    ),
+    page: t.Optional(t.Integer({ default: PAGE_DEFAULT, maximum: PAGE_MAX, description: 'Page number (1-based). A page below 1 is page 1.' })),
+    page_size: t.Optional(
+      t.Integer({ default: PAGE_SIZE_DEFAULT, description: `Records per page. Clamped to [${PAGE_SIZE_MIN}, ${PAGE_SIZE_MAX}].` }),
+    ),
+    format: t.Optional(
+      t.UnionEnum(['json', 'csv', 'ndjson'], {
+        description:
+          'json (the default): pages as documented. csv or ndjson: every conversation of the range in one streamed download ' +
+          '(page, page_size and cursor are not used). The same as sending Accept: text/csv or Accept: application/x-ndjson.',
+      }),
+    ),
+    cursor: t.Optional(
+      t.String({
+        maxLength: 1000,
+        description:
+          'Optional keyset pagination. Send it empty (`cursor=`) to start a walk: every answer then carries meta.next_cursor, ' +
+          'which, sent as `cursor`, gives the next page at the same cost at any depth, and null on the last page. ' +
+          'The walk keeps the query of its first page (account_id, since, until, sort_direction, page_size); page is not used.',
+      }),
+    ),
+  },
+  // Parameters the API does not define are ignored, as the contract says: the app does not strip
+  // them (Elysia's normalize is off, src/app.ts), so the schema lets them through.
+  { additionalProperties: true },
+)
 export type ConversationsQuery = Static<typeof ConversationsQuery>
 
 /** The query parameters that must be decimal integers, in the order the API document lists them. */
