@@ -65,20 +65,32 @@ export interface PgBouncer {
   stop(): Promise<void>
 }
 
+/** What a spec changes of deploy/pgbouncer.ini: settings of [pgbouncer], more [databases] entries, more users. */
+export interface PgBouncerOverrides {
+  readonly settings?: Readonly<Record<string, string | number>>
+  readonly databases?: Readonly<Record<string, string>>
+  readonly users?: readonly string[]
+}
+
 /** PgBouncer with deploy/pgbouncer.ini: transaction pooling, default settings, `kpi` the standby. */
-export async function startPgBouncer(ports: { readonly standby: number; readonly primary: number }): Promise<PgBouncer> {
+export async function startPgBouncer(ports: { readonly standby: number; readonly primary: number }, overrides: PgBouncerOverrides = {}): Promise<PgBouncer> {
   const user = await serverUser()
   const dir = mkdtempSync(join(tmpdir(), 'kpi-pgbouncer-'))
   if (user) await run(['chown', user, dir], undefined)
   const port = await freePort()
   const template = await Bun.file(join(ROOT, 'deploy', 'pgbouncer.ini')).text()
-  const ini = template
+  let ini = template
     .replaceAll('@STANDBY_PORT@', String(ports.standby))
     .replaceAll('@PRIMARY_PORT@', String(ports.primary))
     .replaceAll('@PORT@', String(port))
     .replaceAll('@DIR@', dir)
+  for (const [name, value] of Object.entries(overrides.settings ?? {})) {
+    const line = new RegExp(`^${name} = .*$`, 'm')
+    ini = line.test(ini) ? ini.replace(line, `${name} = ${value}`) : ini.replace('[pgbouncer]\n', `[pgbouncer]\n${name} = ${value}\n`)
+  }
+  for (const [name, target] of Object.entries(overrides.databases ?? {})) ini = ini.replace('[databases]\n', `[databases]\n${name} = ${target}\n`)
   await Bun.write(join(dir, 'pgbouncer.ini'), ini)
-  await Bun.write(join(dir, 'userlist.txt'), '"kpi" ""\n')
+  await Bun.write(join(dir, 'userlist.txt'), [...new Set(['kpi', ...(overrides.users ?? [])])].map((user) => `"${user}" ""\n`).join(''))
   if (user) await run(['chown', '-R', user, dir], undefined)
   const argv = [Bun.which('pgbouncer') ?? '/usr/sbin/pgbouncer', join(dir, 'pgbouncer.ini')]
   const child = Bun.spawn(user ? ['runuser', '-u', user, '--', ...argv] : argv, { stdout: 'ignore', stderr: 'pipe' })

@@ -30,7 +30,9 @@ export async function startServer(config: Config): Promise<RunningService> {
         '`bun scripts/migrate.ts` and `bun scripts/seed.ts`, or run `npm start` with DATABASE_URL unset for the demo.',
     )
   }
-  const connection = openDatabase(database, { readonly: true })
+  // A problem of the deployment the database layer works around (statements run where they were
+  // never prepared: a transaction pooler in session mode) is logged once, as a warning.
+  const connection = openDatabase(database, { readonly: true, onWarning: (message) => writeLine({ level: 'warn', message }) })
   const collector = startCollector(config.gcIntervalMs)
   const metrics = new Metrics()
   // The one place that chooses where shared state lives: Redis for several instances, else memory.

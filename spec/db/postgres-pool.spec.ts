@@ -3,14 +3,20 @@
 // plans the page's union of per-account scans once, not on every request); a prepared statement
 // whose result no longer fits the table (a column's type changed under it) is prepared again, not
 // failed; in transaction mode (a transaction pooler hands each transaction to any server
-// connection) nothing is prepared.
-import { describe, expect, test } from 'bun:test'
+// connection) nothing is prepared; and when the service is left in session mode behind a
+// transaction pooler that was told to ignore its startup parameters (a misconfiguration a pooler
+// lets through), statements that land on a server connection that never saw them run unnamed,
+// the answers stay right, and the service says what to set.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { openDatabase, type Connection } from '../../src/db/dialect.ts'
-import type { PoolMode } from '../../src/db/postgres-pool.ts'
+import { MISSING_STATEMENT_WARNING, type PoolMode } from '../../src/db/postgres-pool.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
 import { contractApp, conversations } from '../helpers.ts'
+import { TOKENS, VBET_ACCOUNTS } from '../../fixtures/contract-data-set.ts'
+import { startService } from '../service-process.ts'
+import { startPgBouncer } from '../../scripts/topology.ts'
 
 describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] statements of the pool', () => {
   const ctx = useDatabase('postgres')
@@ -55,6 +61,73 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] statements of the po
       await admin.end()
       await connection.destroy()
     }
+  })
+
+  describe('session mode behind a transaction pooler that ignores the startup parameters (DB_POOL_MODE left at session)', () => {
+    let bouncer: Awaited<ReturnType<typeof startPgBouncer>> | undefined
+    /** The test database through PgBouncer: transaction pooling, two server connections for everyone. */
+    const throughBouncer = () => {
+      const direct = new URL(url())
+      return `postgres://${direct.username}@127.0.0.1:${bouncer!.port}${direct.pathname}`
+    }
+    beforeAll(async () => {
+      const direct = new URL(url())
+      bouncer = await startPgBouncer(
+        { standby: Number(direct.port), primary: Number(direct.port) },
+        {
+          settings: { ignore_startup_parameters: 'options,statement_timeout', default_pool_size: 2 },
+          databases: { '*': `host=127.0.0.1 port=${direct.port}` },
+          users: [decodeURIComponent(direct.username)],
+        },
+      )
+    }, 20_000)
+    afterAll(async () => {
+      await bouncer?.stop()
+    })
+    const all = { page_size: 4 }
+    const one = { page_size: 4, account_id: VBET_ACCOUNTS[0] }
+
+    test('statements run unnamed once one lands where it was not prepared; every answer right; each pool warns to set DB_POOL_MODE=transaction', async () => {
+      const warnings: string[] = []
+      // Two pools, as two instances of the service would be.
+      const open = () =>
+        openDatabase({ ...(ctx.database.config as any), url: throughBouncer(), poolSize: 3, poolMode: 'session' }, { readonly: true, onWarning: (message) => warnings.push(message) })
+      const [a, b] = [open(), open()]
+      try {
+        const [appA, appB] = [contractApp(a), contractApp(b)]
+        const expected = { all: (await conversations(contractApp(ctx.connection), all)).body, one: (await conversations(contractApp(ctx.connection), one)).body }
+        // The two pools meet their statements in different orders.
+        expect((await conversations(appA, all)).status).toBe(200)
+        expect((await conversations(appB, one)).status).toBe(200)
+        const asked = Array.from({ length: 48 }, (_, index) => ({ app: index % 2 ? appA : appB, which: index % 3 ? ('all' as const) : ('one' as const) }))
+        const answers = await Promise.all(asked.map(({ app, which }) => conversations(app, which === 'all' ? all : one)))
+        expect(answers.map((answer) => answer.status)).toEqual(asked.map(() => 200))
+        answers.forEach((answer, index) => expect(answer.body).toEqual(expected[asked[index]!.which]))
+        expect(warnings.length).toBeGreaterThanOrEqual(1)
+        expect(warnings.length).toBeLessThanOrEqual(2)
+        expect(warnings.every((warning) => warning === MISSING_STATEMENT_WARNING && /DB_POOL_MODE=transaction/.test(warning))).toBe(true)
+      } finally {
+        await Promise.all([a.destroy(), b.destroy()])
+      }
+    }, 30_000)
+
+    test('npm start: the warning is one log line, and the answers are 200', async () => {
+      const service = await startService({ DATABASE_URL: throughBouncer(), DB_POOL_SIZE: '4', CURSOR_SECRET: 'x'.repeat(32) })
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 24 }, (_, index) =>
+            fetch(`${service.url}/api/v1/kpi/conversations?${new URLSearchParams(Object.entries(index % 2 ? all : one).map(([k, v]) => [k, String(v)]))}`, {
+              headers: { api_access_token: TOKENS.kpiTracker },
+            }),
+          ),
+        )
+        expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200))
+        const lines = service.output().split('\n').filter((line) => line.includes(MISSING_STATEMENT_WARNING.slice(0, 40)))
+        expect(lines.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ level: 'warn', message: MISSING_STATEMENT_WARNING })])
+      } finally {
+        expect(await service.stop()).toBe(0)
+      }
+    }, 30_000)
   })
 
   test('transaction mode: nothing is prepared (a transaction pooler may run the next statement on another server connection)', async () => {

@@ -25,6 +25,8 @@ export interface OpenOptions {
   readonly readonly: boolean
   /** Called with every SQL statement run (specs count queries with it). */
   readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void
+  /** Told, once, of a deployment problem the database layer found and worked around (the server logs it). */
+  readonly onWarning?: (message: string) => void
 }
 
 /** What differs between the dialects, as named helpers. */
@@ -226,7 +228,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
   // cursor: Kysely's stream() reads through pg-cursor (a portal, a chunk per round trip).
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings), cursor: Cursor }), log: queryLog(options) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings, options.onWarning), cursor: Cursor }), log: queryLog(options) })
   return {
     db,
     dialect: postgresDialect,

@@ -8,6 +8,10 @@
 // the server then skips parsing and, once it settles on a generic plan, planning (the page's union
 // of per-account scans cost more to plan than to run). Behind a transaction pooler statements stay
 // unnamed: the next transaction may run on a server connection that never saw the preparation.
+// Should a statement be missing all the same (a transaction pooler told to ignore the startup
+// parameters, with DB_POOL_MODE left at session), it runs again unnamed, and so does every
+// statement after it; a name is the hash of its text, so a name another instance prepared on a
+// shared server connection always stands for the same statement.
 // And on a hot standby a statement may be cancelled by a conflict with recovery (the primary
 // vacuumed or locked what it read): it is retried, a few times, with a growing pause. Every
 // statement of the service is a read on its own, so running it again is always safe.
@@ -73,9 +77,20 @@ function isStalePlan(error: unknown): boolean {
 }
 
 /**
- * Names for statement texts, shared by the pool's connections (each prepares a name on first use).
- * The service's texts are few (lists are bound as one array parameter, whatever their length);
- * past MAX_PREPARED_TEXTS distinct texts, the rest run unnamed, so nothing grows without bound.
+ * SQLSTATE 26000 (the server connection has no prepared statement of that name) or 42P05 (it has
+ * one already, prepared by another client): statements land on server connections this client did
+ * not prepare them on.
+ */
+function isMisroutedStatement(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return code === '26000' || code === '42P05'
+}
+
+/**
+ * Names for statement texts, shared by the pool's connections (each prepares a name on first use):
+ * `kpi_` and a hash of the text. The service's texts are few (lists are bound as one array
+ * parameter, whatever their length); past MAX_PREPARED_TEXTS distinct texts, the rest run unnamed,
+ * so nothing grows without bound.
  */
 const MAX_PREPARED_TEXTS = 500
 
@@ -83,10 +98,19 @@ function statementNames(): (text: string) => string | undefined {
   const names = new Map<string, string>()
   return (text) => {
     let name = names.get(text)
-    if (name === undefined && names.size < MAX_PREPARED_TEXTS) names.set(text, (name = `kpi_${names.size + 1}`))
+    if (name === undefined && names.size < MAX_PREPARED_TEXTS) {
+      name = `kpi_${new Bun.CryptoHasher('sha256').update(text).digest('hex').slice(0, 32)}`
+      names.set(text, name)
+    }
     return name
   }
 }
+
+/** What the service logs when statements land where they were never prepared. */
+export const MISSING_STATEMENT_WARNING =
+  'A prepared statement was missing on its server connection, or already there: a transaction pooler (PgBouncer pool_mode = transaction) with ' +
+  'DB_POOL_MODE=session. Statements now run unnamed; the pooler also drops the session settings (read-only, statement_timeout): ' +
+  'set DB_POOL_MODE=transaction.'
 
 /** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
 function isDeadConnection(error: unknown): boolean {
@@ -105,7 +129,7 @@ export function startupSettings(settings: SessionSettings): pg.PoolConfig {
 }
 
 /** `pool`, for Kysely, with each statement run as `settings` say and retried after a recovery conflict. */
-export function statementPool(pool: pg.Pool, settings: SessionSettings): PostgresPool {
+export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarning: (message: string) => void = () => {}): PostgresPool {
   // One simple-protocol round trip opens the transaction and sets its timeout.
   const begin = `begin${settings.readonly ? ' read only' : ''}; set local statement_timeout = ${Math.floor(settings.statementTimeoutMs)}`
   // A streamed read (Kysely's stream(): a pg-cursor portal read in chunks as the caller consumes
@@ -125,9 +149,11 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
     return submitted
   }
   const nameOf = statementNames()
+  // Session mode names its statements until one goes missing (see the top of this file).
+  let named = settings.mode === 'session'
   const once = async <R>(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> => {
     if (settings.mode === 'session') {
-      return (await client.query({ name: nameOf(text), text, values: values as unknown[] })) as unknown as PostgresQueryResult<R>
+      return (await client.query({ name: named ? nameOf(text) : undefined, text, values: values as unknown[] })) as unknown as PostgresQueryResult<R>
     }
     await client.query(begin)
     try {
@@ -164,9 +190,14 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings): Postgre
             client ??= await pool.connect()
             return await once<R>(client, text, values)
           } catch (error) {
-            // A connection that died while it sat in the pool (the server or a pooler ended it), or
-            // whose prepared statement no longer fits the table: once, on a fresh connection.
-            const stale = attempt === 0 && (isDeadConnection(error) || isStalePlan(error))
+            // A connection that died while it sat in the pool (the server or a pooler ended it),
+            // whose prepared statement no longer fits the table, or lacks it: once, on a fresh connection.
+            const missing = isMisroutedStatement(error)
+            if (missing && named) {
+              named = false
+              onWarning(MISSING_STATEMENT_WARNING)
+            }
+            const stale = attempt === 0 && (isDeadConnection(error) || isStalePlan(error) || missing)
             const pause = stale ? 0 : RECOVERY_CONFLICT_BACKOFF_MS[attempt]
             if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
             // The standby may have ended the session too (FATAL: terminating connection due to
