@@ -1,0 +1,63 @@
+// `bun scripts/bench.ts` at a tiny size: every measure of the main table and the growth table is
+// written, each with its ratio, and the prose of an existing report (its notes) is kept. No
+// figure is judged here (speed is the benchmark's business, on a quiet machine): this keeps the
+// instrument from rotting between the runs that regenerate BENCHMARKS.md.
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DIALECTS } from '../setup.ts'
+
+const ROOT = join(import.meta.dir, '..', '..')
+
+describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpi-bench-spec-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('at 20,000 conversations (and a growth size of 5,000): every row with a ratio, the notes kept', async () => {
+    const out = join(dir, 'BENCHMARKS.md')
+    const notes = '<!-- notes -->\n## Notes a person wrote\n\nKept as they are, | pipes | and all.\n'
+    await Bun.write(out, `old table\n<!-- growth -->\nold growth\n<!-- /growth -->\n${notes}`)
+    const child = Bun.spawn(
+      [process.execPath, join(ROOT, 'scripts/bench.ts'), '--conversations', '20000', '--duration', '2', '--samples', '8', '--growth', '5000', '--out', out],
+      { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    const report = await Bun.file(out).text()
+
+    const measures = [
+      'page, 30 days, page_size 20',
+      'page, 30 days, page_size 1000',
+      'page, whole range, page_size 20',
+      'page, whole range, page_size 1000',
+      'deepest page',
+      'throughput, 16 connections',
+      'service peak RSS during the throughput run',
+      'GC_INTERVAL_MS=1000',
+      'CSV export (format=csv)',
+      'NDJSON export (format=ndjson)',
+      'service RSS: peak during the exports',
+      'full export by page number',
+      'cursor export',
+      "against the peer's OFFSET-paged export",
+      'changes feed, walked',
+    ]
+    const rows = report.split('\n').filter((line) => /^\s*\| /.test(line))
+    for (const measure of measures) {
+      const row = rows.find((line) => line.includes(measure))
+      expect({ measure, row: row !== undefined }).toEqual({ measure, row: true })
+      // Cells: measure, service, limit, ratio, peer, ratio to the peer, target, verdict.
+      const cells = row!.split('|').slice(1, -1).map((cell) => cell.trim())
+      expect({ measure, ratio: Number.isFinite(Number(cells[3])) }).toEqual({ measure, ratio: true })
+      expect(['met', '**missed**']).toContain(cells[7]!)
+    }
+    // Every line of the summary names a row of the table.
+    expect(stdout.match(/^(met   |MISSED) /gm)?.length).toBe(measures.length)
+
+    expect(report).not.toContain('old table')
+    expect(report).not.toContain('old growth')
+    expect(report).toMatch(/^\| 5,000 \| [\d,]+ \|/m)
+    expect(report.endsWith(notes)).toBe(true)
+  }, 180_000)
+})
