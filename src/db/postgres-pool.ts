@@ -88,11 +88,12 @@ function isMisroutedStatement(error: unknown): boolean {
 
 /**
  * Names for statement texts, shared by the pool's connections (each prepares a name on first use):
- * `kpi_` and a hash of the text. The service's texts are few (lists are bound as one array
- * parameter, whatever their length); past MAX_PREPARED_TEXTS distinct texts, the rest run unnamed,
- * so nothing grows without bound.
+ * `kpi_` and a hash of the text. The service's texts are a few dozen (lists are bound as one array
+ * parameter, whatever their length; the page's merge has one shape per allowlist size); past
+ * MAX_PREPARED_TEXTS distinct texts the rest run unnamed, which bounds the plans each server
+ * connection keeps.
  */
-const MAX_PREPARED_TEXTS = 500
+const MAX_PREPARED_TEXTS = 200
 
 function statementNames(): (text: string) => string | undefined {
   const names = new Map<string, string>()
