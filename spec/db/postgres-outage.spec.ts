@@ -2,6 +2,7 @@
 // back, it answers 200 again within 2 s, without a restart. Uses a PostgreSQL cluster of its own,
 // since it stops and starts the server.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import net from 'node:net'
 import { openDatabase, type Connection } from '../../src/db/dialect.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.ts'
@@ -16,6 +17,66 @@ const runnable = DIALECTS.includes('postgres') && findPostgresBin() !== undefine
 if (DIALECTS.includes('postgres') && !runnable) console.warn('[postgres] outage spec skipped: no PostgreSQL server binaries to start a cluster of its own')
 
 const EXTRA = 5000
+
+/**
+ * A TCP proxy to PostgreSQL whose connections can go silent: the server's messages stop passing,
+ * with no error and no close, as a connection behind a pooler did when a standby ended its server
+ * side. It forwards whole protocol messages (a type byte, then a length). `silenceBusiest()`
+ * silences the connection that has carried the most so far (an export's, once it has read its
+ * rows); `silenceFirstAfter(n)`, the first connection to carry more than n bytes, midway through a
+ * read; `silenceAfterCompletion(n)`, the first connection past n bytes right after its next
+ * CommandComplete (its ReadyForQuery never comes). New connections pass.
+ */
+async function silentProxy(port: number) {
+  type Link = { client: net.Socket; upstream: net.Socket; bytes: number; silent: boolean; pending: Buffer }
+  const links: Link[] = []
+  let silenceAfter = Infinity
+  let silenceAfterCompletionOf = Infinity
+  const forward = (link: Link, message: Buffer) => {
+    link.bytes += message.length
+    if (link.bytes > silenceAfter) {
+      link.silent = true
+      silenceAfter = Infinity
+    }
+    if (!link.silent) link.client.write(message)
+    if (message[0] === 0x43 /* C */ && link.bytes > silenceAfterCompletionOf) {
+      link.silent = true
+      silenceAfterCompletionOf = Infinity
+    }
+  }
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1')
+    const link: Link = { client, upstream, bytes: 0, silent: false, pending: Buffer.alloc(0) }
+    links.push(link)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      link.pending = Buffer.concat([link.pending, chunk])
+      while (link.pending.length >= 5 && link.pending.length >= 1 + link.pending.readInt32BE(1)) {
+        const size = 1 + link.pending.readInt32BE(1)
+        forward(link, link.pending.subarray(0, size))
+        link.pending = link.pending.subarray(size)
+      }
+    })
+    const end = () => (client.destroy(), upstream.destroy())
+    client.on('close', end).on('error', end)
+    upstream.on('close', end).on('error', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    silenceBusiest() {
+      const busiest = links.filter((link) => !link.silent).sort((a, b) => b.bytes - a.bytes)[0]
+      if (busiest) busiest.silent = true
+    },
+    silenceFirstAfter(bytes: number) {
+      silenceAfter = bytes
+    },
+    silenceAfterCompletion(bytes: number) {
+      silenceAfterCompletionOf = bytes
+    },
+    stop: () => new Promise<void>((resolve) => (links.forEach((link) => (link.client.destroy(), link.upstream.destroy())), server.close(() => resolve()))),
+  }
+}
 
 describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
   let server: ThrowawayPostgres
@@ -77,6 +138,56 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
     await server.resume()
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
     const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.length).toBe(expected)
+  }, 30_000)
+
+  /** An NDJSON export through a silent proxy, `silence` called once its first bytes have arrived: the ids it delivered, and how many export statements ran. */
+  const exportThroughSilence = async (silence: (proxy: Awaited<ReturnType<typeof silentProxy>>) => void) => {
+    const proxy = await silentProxy(Number(new URL(server.url).port))
+    const statements: string[] = []
+    const throughProxy = new URL(server.url)
+    throughProxy.port = String(proxy.port)
+    const watched = openDatabase(
+      { dialect: 'postgres', url: throughProxy.toString(), poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
+      { readonly: true, onQuery: (text) => statements.push(text) },
+    )
+    try {
+      const app = contractApp(watched)
+      const expected = (await conversations(app, { page_size: 1 })).body.meta.items_count
+      const response = await app.handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson', { headers: { api_access_token: TOKENS.kpiTracker } }))
+      const reader = response.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = decoder.decode((await reader.read()).value, { stream: true })
+      silence(proxy)
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
+      const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
+      return { ids, expected, exportStatements: statements.filter((statement) => /to_json\(array/.test(statement)).length }
+    } finally {
+      await watched.destroy()
+      await proxy.stop()
+    }
+  }
+
+  test('an export whose connection goes silent in the middle of a read (no rows, no error, no close) resumes on a new statement after the read deadline: every row once', async () => {
+    // About two chunks of 1,000 into the export's statement, its connection stops answering.
+    const { ids, expected, exportStatements } = await exportThroughSilence((proxy) => proxy.silenceFirstAfter(400_000))
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.length).toBe(expected)
+    // The premise: the stream went silent and a second statement finished it.
+    expect(exportStatements).toBeGreaterThan(1)
+  }, 30_000)
+
+  test('an export whose connection goes silent after its statement completed (the read that saw the end gets no ReadyForQuery) still ends: every row once', async () => {
+    // pg-cursor counts itself done at CommandComplete and answers the read at ReadyForQuery: pg's
+    // own query_timeout then no longer reaches the read; the pool's read deadline does.
+    const { ids, expected } = await exportThroughSilence((proxy) => proxy.silenceAfterCompletion(100_000))
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.length).toBe(expected)
+  }, 30_000)
+
+  test('an export whose connection goes silent once its rows are read (its close unanswered) still ends: every row once', async () => {
+    const { ids, expected } = await exportThroughSilence((proxy) => proxy.silenceBusiest())
     expect(new Set(ids).size).toBe(ids.length)
     expect(ids.length).toBe(expected)
   }, 30_000)

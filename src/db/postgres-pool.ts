@@ -38,6 +38,7 @@ export function isRecoveryConflict(error: unknown): boolean {
 
 /** What Kysely's stream() hands the pool client: a pg-cursor, read and closed by its caller. */
 interface Submittable extends pg.Submittable {
+  read(rows: number): Promise<unknown[]>
   close(): Promise<void>
 }
 
@@ -113,6 +114,26 @@ export const MISSING_STATEMENT_WARNING =
   'DB_POOL_MODE=session. Statements now run unnamed; the pooler also drops the session settings (read-only, statement_timeout): ' +
   'set DB_POOL_MODE=transaction.'
 
+/** Ends a client's connection at once (its socket destroyed): pg then fails what waits on it and marks it gone. */
+function dropConnection(client: pg.PoolClient): void {
+  ;(client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
+}
+
+/**
+ * `work`, or after `ms` without an answer a failure pg's word for a timeout (unavailable: an export
+ * resumes on a new statement), `onTimeout` run first.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout()
+      reject(new Error(`Query read timeout: a streamed read had no answer within ${ms} ms`))
+    }, ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
 /** pg's word for a client whose connection is gone (it was ended while idle, or mid-statement). */
 function isDeadConnection(error: unknown): boolean {
   return /not queryable|Connection terminated/i.test(String((error as Error | undefined)?.message ?? ''))
@@ -141,9 +162,20 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
   const submit = (client: pg.PoolClient, cursor: Submittable): Submittable => {
     if (settings.mode === 'transaction') client.query(begin).catch(() => {}) // its failure fails the cursor too
     const submitted = client.query(cursor)
+    // A read that neither answers nor fails would hold its export for ever (seen behind PgBouncer
+    // while a standby ended server connections for recovery conflicts: no rows, no error, no
+    // close, and pg-cursor no longer answers a read once it counts itself done). Past the
+    // statement timeout and a second, as pg's own query_timeout, the connection is dropped and the
+    // read fails as unavailable: the export resumes on a new statement after the last row sent.
+    // The same for the close, which waits for the server's ReadyForQuery: a connection that went
+    // silent is dropped, as one that is gone.
+    const deadline = settings.statementTimeoutMs + 1000
+    const read = submitted.read.bind(submitted)
+    submitted.read = (rows) => withDeadline(read(rows), deadline, () => dropConnection(client))
     const close = submitted.close.bind(submitted)
     submitted.close = async () => {
-      if (await closedOrGone(client, close)) return
+      const gone = await withDeadline(closedOrGone(client, close), deadline, () => dropConnection(client)).catch(() => true)
+      if (gone) return
       // After a failed statement the transaction is aborted: commit then rolls it back.
       if (settings.mode === 'transaction') await client.query('commit').catch(() => {})
     }
