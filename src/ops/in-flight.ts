@@ -33,21 +33,30 @@ export type StreamOutcome = 'complete' | 'failed' | 'cancelled'
 /** `body`, passed through unchanged, calling `ended` once when it is read to the end, fails or is cancelled. */
 export function untilEnd(body: ReadableStream<Uint8Array>, ended: (outcome: StreamOutcome) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader()
+  // The first outcome is the one: a client that leaves while a chunk is being read ends that read
+  // too (done), and closing what the client cancelled then throws; neither is how it ended.
+  let outcome: StreamOutcome | undefined
+  const end = (how: StreamOutcome) => {
+    if (outcome !== undefined) return false
+    outcome = how
+    ended(how)
+    return true
+  }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const next = await reader.read()
+        if (outcome !== undefined) return
         if (next.done) {
-          ended('complete')
+          end('complete')
           controller.close()
         } else controller.enqueue(next.value)
       } catch (error) {
-        ended('failed')
-        controller.error(error)
+        if (end('failed')) controller.error(error)
       }
     },
     async cancel(reason) {
-      ended('cancelled')
+      end('cancelled')
       await reader.cancel(reason)
     },
   })
