@@ -142,14 +142,15 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
     expect(ids.length).toBe(expected)
   }, 30_000)
 
-  /** An NDJSON export through a silent proxy, `silence` called once its first bytes have arrived: the ids it delivered, and how many export statements ran. */
-  const exportThroughSilence = async (silence: (proxy: Awaited<ReturnType<typeof silentProxy>>) => void) => {
-    const proxy = await silentProxy(Number(new URL(server.url).port))
+  /**
+   * An NDJSON export read to its end on a connection of its own to `url` (statement timeout
+   * `statementTimeoutMs`): `afterFirstChunk` once the first bytes arrived, `pauseMs` between
+   * chunks. The ids it delivered, how many there should be, and how many export statements ran.
+   */
+  const watchedExport = async (url: string, statementTimeoutMs: number, reading: { afterFirstChunk?: () => void; pauseMs?: number } = {}) => {
     const statements: string[] = []
-    const throughProxy = new URL(server.url)
-    throughProxy.port = String(proxy.port)
     const watched = openDatabase(
-      { dialect: 'postgres', url: throughProxy.toString(), poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 1000 },
+      { dialect: 'postgres', url, poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs },
       { readonly: true, onQuery: (text) => statements.push(text) },
     )
     try {
@@ -158,13 +159,27 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
       const response = await app.handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson', { headers: { api_access_token: TOKENS.kpiTracker } }))
       const reader = response.body!.getReader()
       const decoder = new TextDecoder()
-      let text = decoder.decode((await reader.read()).value, { stream: true })
-      silence(proxy)
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
+      let text = ''
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        if (text === '') reading.afterFirstChunk?.()
+        text += decoder.decode(chunk.value, { stream: true })
+        if (reading.pauseMs) await Bun.sleep(reading.pauseMs)
+      }
       const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
       return { ids, expected, exportStatements: statements.filter((statement) => /to_json\(array/.test(statement)).length }
     } finally {
       await watched.destroy()
+    }
+  }
+
+  /** watchedExport through a silent proxy, `silence` called once the first bytes have arrived. */
+  const exportThroughSilence = async (silence: (proxy: Awaited<ReturnType<typeof silentProxy>>) => void) => {
+    const proxy = await silentProxy(Number(new URL(server.url).port))
+    const throughProxy = new URL(server.url)
+    throughProxy.port = String(proxy.port)
+    try {
+      return await watchedExport(throughProxy.toString(), 1000, { afterFirstChunk: () => silence(proxy) })
+    } finally {
       await proxy.stop()
     }
   }
@@ -193,30 +208,11 @@ describe.skipIf(!runnable)('[postgres] database outage and recovery', () => {
   }, 30_000)
 
   test('an export read more slowly than the statement timeout (which counts while the client reads) carries on with a new statement: every row once', async () => {
-    const statements: string[] = []
-    const watched = openDatabase(
-      { dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 1000, statementTimeoutMs: 500 },
-      { readonly: true, onQuery: (text) => statements.push(text) },
-    )
-    try {
-      const slow = contractApp(watched)
-      const expected = (await conversations(slow, { page_size: 1 })).body.meta.items_count
-      const response = await slow.handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson', { headers: { api_access_token: TOKENS.kpiTracker } }))
-      const reader = response.body!.getReader()
-      const decoder = new TextDecoder()
-      let text = ''
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        text += decoder.decode(chunk.value, { stream: true })
-        // Six batches of 1,000, a few of them read ahead: the later ones are asked for past the 500 ms.
-        await Bun.sleep(400)
-      }
-      const ids = text.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
-      expect(new Set(ids).size).toBe(ids.length)
-      expect(ids.length).toBe(expected)
-      // The premise: the statement was cancelled and resumed (one export statement would be one).
-      expect(statements.filter((statement) => /to_json\(array/.test(statement)).length).toBeGreaterThan(1)
-    } finally {
-      await watched.destroy()
-    }
+    // Six batches of 1,000, a few of them read ahead: the later ones are asked for past the 500 ms.
+    const { ids, expected, exportStatements } = await watchedExport(server.url, 500, { pauseMs: 400 })
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.length).toBe(expected)
+    // The premise: the statement was cancelled and resumed (one export statement would be one).
+    expect(exportStatements).toBeGreaterThan(1)
   }, 30_000)
 })
