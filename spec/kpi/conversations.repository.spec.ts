@@ -2,6 +2,7 @@
 // parsed JSON), labels in tagging order, and nothing read for an empty scope.
 import { describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/dialect.ts'
+import { QueryTemplates } from '../../src/db/query-templates.ts'
 import * as repository from '../../src/kpi/conversations.repository.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
 import { TOKENS } from '../../fixtures/contract-data-set.ts'
@@ -76,6 +77,39 @@ for (const dialect of DIALECTS) {
       } finally {
         await counted.destroy()
       }
+    })
+
+    test("a page's ids statement from its shape's template is the one built afresh for those values, whichever shapes came before", async () => {
+      // Every dimension of the shape, one at a time, in an order where each template is met by
+      // another page of the same shape after pages of other shapes.
+      const ranges = [everything, { createdFrom: new Date('2026-01-01T00:00:00Z'), createdBefore: new Date('2026-02-01T00:00:00Z') }]
+      const windows = [
+        { sortDirection: 'asc' as const, limit: 5, offset: 0 },
+        { sortDirection: 'desc' as const, limit: 5, offset: 0 },
+        { sortDirection: 'asc' as const, limit: 3, offset: 4 },
+        { sortDirection: 'desc' as const, limit: 7, offset: 2 },
+        { sortDirection: 'asc' as const, limit: 4, offset: 0, after: { sortAt: '2026-01-13 09:00:00.25', id: 120 } },
+        { sortDirection: 'desc' as const, limit: 4, offset: 9, after: { sortAt: '2026-01-13 09:00:00.25', id: 120 } },
+      ]
+      const accountLists = [[3], [5], [3, 5], [5, 3, 7], [3, 5, 7], Array.from({ length: 64 }, (_, i) => i + 1), Array.from({ length: 65 }, (_, i) => i + 1)]
+      const cases = accountLists.flatMap((accountIds) =>
+        windows.flatMap((window) => ranges.flatMap((range) => (['created_at', 'updated_at'] as const).map((timeColumn) => ({ scope: { accountIds, ...range, timeColumn }, window })))),
+      )
+      for (const order of [cases, [...cases].reverse()]) {
+        const warm = new QueryTemplates()
+        for (const { scope, window } of order) {
+          const fromTemplate = repository.pageIdsStatement(ctx.connection, scope, window, warm)
+          const afresh = repository.pageIdsStatement(ctx.connection, scope, window, new QueryTemplates(0))
+          expect({ sql: fromTemplate.sql, parameters: fromTemplate.parameters }).toEqual({ sql: afresh.sql, parameters: afresh.parameters })
+        }
+      }
+      // And the rows: a window of two accounts read through a warm template, then afresh.
+      const scope = { accountIds: [3, 5], ...everything }
+      const first = await repository.findPageIds(ctx.connection, scope, { sortDirection: 'asc', limit: 6, offset: 0 })
+      const second = await repository.findPageIds(ctx.connection, scope, { sortDirection: 'asc', limit: 6, offset: 6 })
+      const whole = await repository.findPageIds(ctx.connection, scope, { sortDirection: 'asc', limit: 12, offset: 0 })
+      expect([...first.ids, ...second.ids]).toEqual(whole.ids)
+      expect(new Set(whole.ids).size).toBe(12)
     })
   })
 }

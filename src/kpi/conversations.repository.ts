@@ -1,9 +1,10 @@
 // Reads what the endpoint needs from the helpdesk tables, dialect-blind: every query is Kysely,
 // the few dialect differences come from the connection's Dialect. Driver types are normalised
 // here, at the edge: ids and counts to numbers, timestamps (UTC text) to Dates, JSON text to values.
-import { sql, type RawBuilder } from 'kysely'
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely'
 import type { Connection } from '../db/dialect.ts'
 import { toDbTimestamp } from '../db/dialect.ts'
+import { QueryTemplates } from '../db/query-templates.ts'
 import type { ConversationRecord, CreatedRange, SortDirection, TokenOwner } from './conversations.rules.ts'
 import { parseDatabaseTimestamp } from './time.ts'
 
@@ -90,33 +91,49 @@ function afterBoundary(time: RawBuilder<string>, direction: SortDirection, after
  */
 const MERGE_MAX_ACCOUNTS = 64
 
+/** What changes the text of a page's ids query; everything else about a page is a value. */
+interface PageIdsShape {
+  readonly timeColumn: TimeColumn
+  readonly direction: SortDirection
+  /** How many accounts the union merges (one scan each). */
+  readonly accounts: number
+  readonly after: boolean
+  readonly offset: boolean
+}
+
+/**
+ * The values of a page's ids query, each bound as a parameter: the range, the accounts (`a0`,
+ * `a1`, …), the limits, the offset and the boundary to start after, as the shape uses them.
+ */
+type PageIdsValues = Record<string, unknown>
+
 /**
  * The ids of one page, in order. Per account, the (account_id, created_at, id) index already
  * holds the conversations in the API's order; a UNION ALL of one ordered, limited scan per account
  * lets PostgreSQL merge them (Merge Append) and stop at the page, where `account_id IN (…)`
  * would read and sort the whole range of every account for every page. The ids alone are read,
- * which the index covers: the rows an offset skips cost an index entry each.
+ * which the index covers: the rows an offset skips cost an index entry each. With one account,
+ * that account's scan alone.
  */
-function pageIdsQuery(connection: Connection, scope: ConversationScope, window: PageWindow) {
+function buildPageIds(connection: Connection, shape: PageIdsShape, v: PageIdsValues) {
   const { db, dialect } = connection
-  const direction = window.sortDirection
-  const { after } = window
-  const time = dialect.createdAt(scope.timeColumn ?? 'created_at')
-  // With a boundary the page is the next `limit` rows after it: no row is skipped to get there.
-  const offset = after ? 0 : window.offset
-  const ordered = (accountIds: readonly number[], limit: number) => {
-    const query = scoped(connection, { ...scope, accountIds })
+  const { direction } = shape
+  const time = dialect.createdAt(shape.timeColumn)
+  const ordered = (account: unknown, limit: unknown) => {
+    const query = db
+      .selectFrom('conversations')
+      .where(sql<boolean>`${sql.ref('account_id')} = ${account}`)
+      .where(time, '>=', v.from as string)
+      .where(time, '<', v.before as string)
       .select(['id', time.as('sort_at')])
       .orderBy(time, direction)
       .orderBy('id', direction)
-      .limit(limit)
-    return after ? query.where(afterBoundary(time, direction, after)) : query
+      .limit(limit as number)
+    return shape.after ? query.where(afterBoundary(time, direction, { sortAt: v.sortAt as string, id: v.afterId as number })) : query
   }
-  if (scope.accountIds.length === 1 || scope.accountIds.length > MERGE_MAX_ACCOUNTS) {
-    return ordered(scope.accountIds, window.limit).$if(offset > 0, (query) => query.offset(offset))
-  }
-  const [first, ...rest] = scope.accountIds.map((accountId, index) =>
-    db.selectFrom(ordered([accountId], offset + window.limit).as(`a${index}`)).select(['id', 'sort_at']),
+  if (shape.accounts === 1) return ordered(v.a0, v.limit).$if(shape.offset, (query) => query.offset(v.offset as number))
+  const [first, ...rest] = Array.from({ length: shape.accounts }, (_, index) =>
+    db.selectFrom(ordered(v[`a${index}`], v.memberLimit).as(`a${index}`)).select(['id', 'sort_at']),
   )
   const merged = rest.reduce((union, member) => union.unionAll(member), first!)
   return db
@@ -124,8 +141,58 @@ function pageIdsQuery(connection: Connection, scope: ConversationScope, window: 
     .select(['id', 'sort_at'])
     .orderBy('sort_at', direction)
     .orderBy('id', direction)
+    .limit(v.limit as number)
+    .$if(shape.offset, (query) => query.offset(v.offset as number))
+}
+
+/** Beyond MERGE_MAX_ACCOUNTS: one scan of all the accounts (one list parameter) and a sort. */
+function scannedPageIds(connection: Connection, scope: ConversationScope, window: PageWindow, offset: number) {
+  const time = connection.dialect.createdAt(scope.timeColumn ?? 'created_at')
+  const query = scoped(connection, scope)
+    .select(['id', time.as('sort_at')])
+    .orderBy(time, window.sortDirection)
+    .orderBy('id', window.sortDirection)
     .limit(window.limit)
-    .$if(offset > 0, (query) => query.offset(offset))
+    .$if(offset > 0, (q) => q.offset(offset))
+  return window.after ? query.where(afterBoundary(time, window.sortDirection, window.after)) : query
+}
+
+/** A page's ids query compiled: its shape's template (the connection's, unless given) with this page's values. */
+export function pageIdsStatement(
+  connection: Connection,
+  scope: ConversationScope,
+  window: PageWindow,
+  templates: QueryTemplates = templatesOf(connection),
+): CompiledQuery<{ id: number | string; sort_at: string }> {
+  // With a boundary the page is the next `limit` rows after it: no row is skipped to get there.
+  const offset = window.after ? 0 : window.offset
+  const accounts = scope.accountIds.length
+  if (accounts > MERGE_MAX_ACCOUNTS) return scannedPageIds(connection, scope, window, offset).compile()
+  const shape: PageIdsShape = {
+    timeColumn: scope.timeColumn ?? 'created_at',
+    direction: window.sortDirection,
+    accounts,
+    after: window.after !== undefined,
+    offset: offset > 0,
+  }
+  const values: PageIdsValues = { from: toDbTimestamp(scope.createdFrom), before: toDbTimestamp(scope.createdBefore), limit: window.limit }
+  scope.accountIds.forEach((accountId, index) => (values[`a${index}`] = accountId))
+  if (accounts > 1) values.memberLimit = offset + window.limit
+  if (shape.offset) values.offset = offset
+  if (window.after) {
+    values.sortAt = window.after.sortAt
+    values.afterId = window.after.id
+  }
+  const key = `page-ids|${shape.timeColumn}|${shape.direction}|${accounts}|${shape.after ? 'after' : ''}|${shape.offset ? 'offset' : ''}`
+  return templates.compile(key, values, (placeholders) => buildPageIds(connection, shape, placeholders))
+}
+
+/** Each connection's templates: its dialect writes its own SQL. */
+const templates = new WeakMap<Connection['db'], QueryTemplates>()
+function templatesOf({ db }: Connection): QueryTemplates {
+  let found = templates.get(db)
+  if (!found) templates.set(db, (found = new QueryTemplates()))
+  return found
 }
 
 /** The ids of one page of the scope, in the page's order (created_at then id, in the window's direction), each row's sort key, and where it ended. */
@@ -135,7 +202,7 @@ export async function findPageIds(
   window: PageWindow,
 ): Promise<{ ids: number[]; boundaries: PageBoundary[]; last: PageBoundary | undefined }> {
   if (scope.accountIds.length === 0 || window.limit === 0) return { ids: [], boundaries: [], last: undefined }
-  const rows = await pageIdsQuery(connection, scope, window).execute()
+  const { rows } = await connection.db.executeQuery(pageIdsStatement(connection, scope, window))
   const boundaries = rows.map((row) => ({ sortAt: String(row.sort_at), id: Number(row.id) }))
   return { ids: boundaries.map((row) => row.id), boundaries, last: boundaries.at(-1) }
 }
