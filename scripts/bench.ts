@@ -71,13 +71,36 @@ let unique = 0 // across every measurement of the run: no two requests share a s
 async function timings(samples: number, work: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(10, samples); i++) await work(++unique) // warm caches and connections
   const durations: number[] = []
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now()
-    await work(++unique)
-    durations.push(performance.now() - started)
+  for (let i = 0; i < samples; i++) durations.push(await timed(work, ++unique))
+  return percentiles(durations)
+}
+
+/**
+ * p50 and p99 of `a` and of `b`, sampled in pairs (a then b, then b then a, …), indexes as in
+ * timings: a drift of this machine's speed while they are measured falls on both sides alike.
+ */
+async function pairedTimings(samples: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>) {
+  for (let i = 0; i < Math.min(10, samples); i++) {
+    await a(++unique)
+    await b(++unique)
   }
-  durations.sort((a, b) => a - b)
-  return { p50: quantile(durations, 0.5), p99: quantile(durations, 0.99) }
+  const durations = { a: [] as number[], b: [] as number[] }
+  for (let i = 0; i < samples; i++) {
+    const order = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
+    for (const side of order) durations[side].push(await timed(side === 'a' ? a : b, ++unique))
+  }
+  return { a: percentiles(durations.a), b: percentiles(durations.b) }
+}
+
+async function timed(work: (i: number) => Promise<unknown>, i: number): Promise<number> {
+  const started = performance.now()
+  await work(i)
+  return performance.now() - started
+}
+
+function percentiles(durations: number[]): { p50: number; p99: number } {
+  const sorted = [...durations].sort((x, y) => x - y)
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }
 }
 
 function progress(label: string) {
@@ -412,12 +435,15 @@ async function mainTable() {
       'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
     }
 
-    // 1. One page: service vs the same SQL through pg.
+    // 1. One page: service vs the same SQL through pg, sampled in pairs.
     for (const [rangeName, range] of Object.entries(ranges)) {
       for (const pageSize of [20, 1000]) {
         const samples = pageSize === 1000 || rangeName === 'whole range' ? Math.max(20, Math.round(SAMPLES / 4)) : SAMPLES
-        const svc = await timings(samples, (i) => get({ ...range, until: range.until + i, page_size: pageSize }))
-        const sqlT = await timings(samples, (i) => sameSql({ ...range, until: range.until + i, page_size: pageSize }))
+        const { a: svc, b: sqlT } = await pairedTimings(
+          samples,
+          (i) => get({ ...range, until: range.until + i, page_size: pageSize }),
+          (i) => sameSql({ ...range, until: range.until + i, page_size: pageSize }),
+        )
         const peer = await timings(Math.max(5, Math.round(samples / 4)), (i) => peerPage(direct!, { accountIds: VBET_IDS, ...range, until: range.until + i, pageSize, page: 1 }))
         const ratio = svc.p50 / sqlT.p50
         rows.push({
@@ -434,12 +460,15 @@ async function mainTable() {
       }
     }
 
-    // 2. The deepest page of the whole range at page_size 1000 vs page 1.
+    // 2. The deepest page of the whole range at page_size 1000 vs page 1, sampled in pairs.
     const whole = ranges['whole range']
     const total = (await get({ ...whole, page_size: 1 })).meta.items_count as number
     const lastPage = Math.ceil(total / 1000)
-    const first = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: 1 }))
-    const deep = await timings(20, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: lastPage }))
+    const { a: first, b: deep } = await pairedTimings(
+      20,
+      (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: 1 }),
+      (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: lastPage }),
+    )
     const peerDeep = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 1000, page: lastPage }))
     rows.push({
       what: `deepest page (page ${lastPage} of a ${total}-row range, page_size 1000) vs page 1: p50`,
