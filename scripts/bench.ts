@@ -5,6 +5,8 @@
 // the peer (what a straightforward implementation sends: count, a joined ORDER BY … LIMIT … OFFSET
 // page, labels). Writes the table to BENCHMARKS.md; with --growth, also a table of how the main
 // figures grow with the table (each size seeded into its own throwaway server).
+// What both tables share (the data, the endpoint, timings, the peer) is scripts/bench-kit.ts; the
+// growth table is scripts/bench-growth.ts.
 import { cpus, totalmem } from 'node:os'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,13 +14,26 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import { openDatabase, type Connection } from '../src/db/dialect.ts'
-import { migrateToLatest } from '../src/db/migrate.ts'
 import * as repository from '../src/kpi/conversations.repository.ts'
 import { createdRange, clampPageSize } from '../src/kpi/conversations.rules.ts'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService } from '../spec/service-process.ts'
-import { findPostgresBin, startThrowawayPostgres } from './postgres.ts'
-import { seedBenchmark } from './bench-seed.ts'
+import { findPostgresBin } from './postgres.ts'
+import {
+  anchorSecondsOf,
+  DAY,
+  endpointOf,
+  pairedTimings,
+  peerExport,
+  peerPage,
+  preparedDatabase,
+  round,
+  timings,
+  toDbText,
+  vbetIdsOf,
+  type BenchData,
+} from './bench-kit.ts'
+import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
 import { randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 
 const { values: flags } = parseArgs({
@@ -43,11 +58,10 @@ const CONNECTIONS = Number(flags.connections)
 const SAMPLES = Number(flags.samples)
 const GROWTH = flags.growth ? flags.growth.split(',').map(Number) : []
 if (GROWTH.some((size) => !Number.isSafeInteger(size) || size < 1000)) throw new Error('--growth: sizes of at least 1000, comma-separated')
-const VBET_IDS = Array.from({ length: VBET }, (_, index) => index + 1)
 // "Now" for the data: the start of today, so the service's default range (to the end of today) holds it all.
-const ANCHOR = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z')
-const DAY = 86_400
-const anchorSeconds = ANCHOR.getTime() / 1000
+const DATA: BenchData = { accounts: ACCOUNTS, vbet: VBET, days: DAYS, anchor: new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z') }
+const VBET_IDS = vbetIdsOf(DATA)
+const anchorSeconds = anchorSecondsOf(DATA)
 
 function need(command: string, hint: string): string {
   const postgresBin = findPostgresBin()
@@ -58,60 +72,6 @@ function need(command: string, hint: string): string {
 need('wrk', 'apt-get install -y wrk')
 const PGBENCH = need('pgbench', 'apt-get install -y postgresql')
 const PSQL = need('psql', 'apt-get install -y postgresql-client')
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-const round = (value: number, digits = 1) => Number(value.toFixed(digits))
-
-/**
- * p50 and p99 of `work`. Each call gets an index never given before in the run, which callers add
- * to `until` (seconds later, past the data): every request is then a new scope, so the service's
- * count cache never answers and the service does the same work as the baseline.
- */
-let unique = 0 // across every measurement of the run: no two requests share a scope
-async function timings(samples: number, work: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < Math.min(10, samples); i++) await work(++unique) // warm caches and connections
-  const durations: number[] = []
-  for (let i = 0; i < samples; i++) durations.push(await timed(work, ++unique))
-  return percentiles(durations)
-}
-
-/**
- * p50 and p99 of `a` and of `b`, sampled in pairs (a then b, then b then a, …), indexes as in
- * timings: a drift of this machine's speed while they are measured falls on both sides alike.
- */
-async function pairedTimings(samples: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>) {
-  for (let i = 0; i < Math.min(10, samples); i++) {
-    await a(++unique)
-    await b(++unique)
-  }
-  const durations = { a: [] as number[], b: [] as number[] }
-  for (let i = 0; i < samples; i++) {
-    const order = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
-    for (const side of order) durations[side].push(await timed(side === 'a' ? a : b, ++unique))
-  }
-  return { a: percentiles(durations.a), b: percentiles(durations.b) }
-}
-
-async function timed(work: (i: number) => Promise<unknown>, i: number): Promise<number> {
-  const started = performance.now()
-  await work(i)
-  return performance.now() - started
-}
-
-function percentiles(durations: number[]): { p50: number; p99: number } {
-  const sorted = [...durations].sort((x, y) => x - y)
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }
-}
-
-function progress(label: string) {
-  const started = performance.now()
-  return (done: number, total: number) => {
-    const width = 30
-    const filled = Math.round((done / total) * width)
-    process.stdout.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${Math.round((performance.now() - started) / 1000)}s`)
-    if (done === total) process.stdout.write('\n')
-  }
-}
 
 // Sentinel values: a request run with them is captured, and each sentinel in its parameters
 // becomes a pgbench variable, so pgbench replays the service's own SQL text, statement for statement.
@@ -150,106 +110,6 @@ async function replayedStatements(url: string, accountIds: number[]): Promise<st
   // The rows and labels statements take the page's ids (one array): here, the page ids statement itself.
   const ofPage = (statement: string) => statement.replace(/= any\('[^']*'::int4\[\]\)/, `in (select "id" from (${pageIds}) as "page_ids")`)
   return [token, config, count, pageIds, ofPage(rows!), ofPage(labels!)].map((statement) => `${statement!.replace(/\s+/g, ' ')};`).join('\n')
-}
-
-const toDbText = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '')
-
-/**
- * A throwaway server seeded with `conversations` (set-based), its visibility map set: ready to be
- * measured. Stopped by the caller.
- */
-async function preparedDatabase(conversations: number) {
-  // autovacuum off: its ANALYZE after the bulk load holds a snapshot that keeps our VACUUM from
-  // setting the visibility map, and it would compete with the measurements.
-  const server = await startThrowawayPostgres({ settings: { shared_buffers: '1GB', work_mem: '64MB', effective_cache_size: '4GB', max_connections: 200, autovacuum: 'off' } })
-  try {
-    const writer = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 3_600_000 }, { readonly: false })
-    await migrateToLatest(writer)
-    const seedStarted = performance.now()
-    await seedBenchmark(writer.db, { conversations, accounts: ACCOUNTS, vbetAccounts: VBET, days: DAYS, anchor: ANCHOR, onProgress: progress(`seeding ${conversations}`) })
-    // FREEZE sets the visibility map right away (a plain VACUUM after a bulk load left it unset here),
-    // as autovacuum does over time on a real table: index-only scans then skip the heap.
-    await sql`vacuum (freeze, analyze)`.execute(writer.db)
-    // Index-only scans skip the heap only for pages marked all-visible; a VACUUM that ran while some
-    // snapshot was still open leaves pages unmarked (seen here: the deep page 3× slower). Check, and
-    // vacuum again until the table is marked.
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const { rows: [marked] } = await sql<{ visible: number; pages: number }>`select relallvisible as visible, relpages as pages from pg_class where relname = 'conversations'`.execute(writer.db)
-      if (marked!.pages > 0 && marked!.visible >= marked!.pages * 0.99) break
-      console.log(`visibility map: ${marked!.visible} of ${marked!.pages} pages marked; vacuuming again`)
-      await Bun.sleep(1000)
-      await sql`vacuum (freeze, analyze) conversations`.execute(writer.db)
-    }
-    const seedSeconds = (performance.now() - seedStarted) / 1000
-    const pgVersion = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(writer.db)).rows[0]!.v
-    await writer.destroy()
-    return { server, seedSeconds, pgVersion }
-  } catch (error) {
-    await server.stop()
-    throw error
-  }
-}
-
-/** GET of the endpoint with the demo token; the body as JSON, or throws on another status than 200. */
-function endpointOf(serviceUrl: string) {
-  const base = `${serviceUrl}/api/v1/kpi/conversations`
-  const fetchOk = async (query: Record<string, number | string>) => {
-    const response = await fetch(`${base}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, { headers: { api_access_token: DEMO_TOKEN } })
-    if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`)
-    return response
-  }
-  const get = async (query: Record<string, number | string>) => (await fetchOk(query)).json() as Promise<any>
-  /** A streamed export read to its end: seconds and lines (the CSV header is a line). */
-  const download = async (query: Record<string, number | string>) => {
-    const started = performance.now()
-    const response = await fetchOk(query)
-    let lines = 0
-    const reader = response.body!.getReader()
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      const bytes = chunk.value
-      for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++
-    }
-    return { seconds: (performance.now() - started) / 1000, lines }
-  }
-  return { base, get, download }
-}
-
-/**
- * The peer: what a straightforward implementation sends for a page, the way an ORM-backed
- * controller does it, through the same driver (pg, via Kysely), one statement after the other: the
- * token's owner and the allowlist (as the service), the count, the page as one joined
- * `ORDER BY … LIMIT … OFFSET` over `account_id IN (…)`, then the page's labels. SQL only: no JSON,
- * no HTTP, so service ÷ peer flatters the peer.
- */
-async function peerPage(connection: Connection, query: { accountIds: readonly number[]; since: number; until: number; pageSize: number; page: number }) {
-  await repository.findTokenOwner(connection, DEMO_TOKEN)
-  await repository.findVbetAccountIdsConfig(connection)
-  const from = toDbText(new Date(query.since * 1000))
-  const before = toDbText(new Date((query.until + 1) * 1000))
-  const where = sql`c.account_id in (${sql.join(query.accountIds)}) and c.created_at >= ${from} and c.created_at < ${before}`
-  await sql`select count(*) from conversations c where ${where}`.execute(connection.db)
-  const { rows } = await sql<{ id: number }>`select c.id, c.display_id, c.account_id, c.created_at, c.status, c.additional_attributes,
-      u.id as assignee_id, u.name as assignee_name, u.email as assignee_email, ct.id as contact_id, ct.identifier as contact_identifier
-    from conversations c left join users u on u.id = c.assignee_id left join contacts ct on ct.id = c.contact_id
-    where ${where} order by c.created_at, c.id limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`.execute(connection.db)
-  if (rows.length > 0) {
-    await sql`select tg.taggable_id, t.name from taggings tg join tags t on t.id = tg.tag_id
-      where tg.taggable_type = 'Conversation' and tg.context = 'labels' and tg.taggable_id in (${sql.join(rows.map((row) => row.id))})
-      order by tg.taggable_id, tg.id`.execute(connection.db)
-  }
-  return rows.length
-}
-
-/** The peer's export: its pages of 1000, one after the other, until one comes back short. */
-async function peerExport(connection: Connection, range: { since: number; until: number }) {
-  const started = performance.now()
-  let rows = 0
-  for (let page = 1; ; page++) {
-    const got = await peerPage(connection, { accountIds: VBET_IDS, ...range, pageSize: 1000, page })
-    rows += got
-    if (got < 1000) break
-  }
-  return { seconds: (performance.now() - started) / 1000, rows }
 }
 
 /** The peer's statements for pgbench, with the throughput run's variables (see the service's script). */
@@ -295,116 +155,11 @@ ${body}
   return tps
 }
 
-const GROWTH_START = '<!-- growth -->'
-const GROWTH_END = '<!-- /growth -->'
-
-/** The growth section of a report written before (kept when this run measures no growth). */
-function growthSection(report: string): string {
-  const start = report.indexOf(GROWTH_START)
-  const end = report.indexOf(GROWTH_END)
-  return start >= 0 && end > start ? report.slice(start, end + GROWTH_END.length) : `${GROWTH_START}\n${GROWTH_END}`
-}
-
-interface Growth {
-  readonly size: number
-  readonly vbetRows: number
-  readonly seedSeconds: number
-  readonly page30: number
-  /** The same page while its count is cached: the page's own statements. */
-  readonly page30Cached: number
-  readonly peer30: number
-  readonly pageWhole: number
-  readonly peerWhole: number
-  readonly deep: number
-  readonly count: number
-  readonly exportRowsPerSecond: number
-  readonly peakRss: number
-}
-
-/**
- * How the main figures grow with the table: `size` conversations seeded into a server of their
- * own, the service started on it, a few samples of each (p50), the whole range exported once.
- */
-async function measureGrowth(size: number): Promise<Growth> {
-  const { server, seedSeconds } = await preparedDatabase(size)
-  let service: Awaited<ReturnType<typeof startService>> | undefined
-  let direct: Connection | undefined
-  try {
-    service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: '10', DB_STATEMENT_TIMEOUT_MS: '600000', RATE_LIMIT_PER_MINUTE: '0' })
-    direct = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 600_000 }, { readonly: true })
-    const { get, download } = endpointOf(service.url)
-    const rss: number[] = []
-    const pid = service.pid
-    const sampler = setInterval(() => rss.push(rssMegabytes(pid)), 100)
-    const month = { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 }
-    const whole = { since: 0, until: anchorSeconds + DAY - 1 }
-    const page30 = await timings(20, (i) => get({ ...month, until: month.until + i, page_size: 20 }))
-    // One scope asked again and again: its count comes from the cache after the first.
-    const page30Cached = await timings(20, () => get({ ...month, page_size: 20 }))
-    const peer30 = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...month, until: month.until + i, pageSize: 20, page: 1 }))
-    const pageWhole = await timings(5, (i) => get({ ...whole, until: whole.until + i, page_size: 20 }))
-    const peerWhole = await timings(3, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 20, page: 1 }))
-    const vbetRows = (await get({ ...whole, page_size: 1 })).meta.items_count as number
-    const deep = await timings(3, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: Math.ceil(vbetRows / 1000) }))
-    const count = await timings(3, (i) => repository.countConversations(direct!, { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until + i) }))
-    const csv = await download({ ...whole, format: 'csv' })
-    clearInterval(sampler)
-    if (csv.lines - 1 !== vbetRows) throw new Error(`growth ${size}: the export has ${csv.lines - 1} rows, the range ${vbetRows}`)
-    return {
-      size,
-      vbetRows,
-      seedSeconds,
-      page30: page30.p50,
-      page30Cached: page30Cached.p50,
-      peer30: peer30.p50,
-      pageWhole: pageWhole.p50,
-      peerWhole: peerWhole.p50,
-      deep: deep.p50,
-      count: count.p50,
-      exportRowsPerSecond: vbetRows / csv.seconds,
-      peakRss: Math.max(...rss),
-    }
-  } finally {
-    await service?.stop()
-    await direct?.destroy()
-    await server.stop()
-  }
-}
-
-function growthTable(measured: readonly Growth[]): string {
-  const ms = (value: number) => `${round(value, value < 10 ? 1 : 0)} ms`
-  const lines = measured.map(
-    (g) =>
-      `| ${g.size.toLocaleString('en')} | ${g.vbetRows.toLocaleString('en')} | ${Math.round((g.vbetRows * 30) / DAYS).toLocaleString('en')} | ${round(g.seedSeconds, 0)} s | ${ms(g.page30)} | ${ms(g.page30Cached)} | ${ms(g.peer30)} | ${ms(g.pageWhole)} | ${ms(g.peerWhole)} | ${ms(g.deep)} | ${ms(g.count)} | ${Math.round(g.exportRowsPerSecond).toLocaleString('en')} | ${round(g.peakRss, 0)} MB |`,
-  )
-  // Growth step by step (each size against the one before).
-  const steps = (pick: (g: Growth) => number) =>
-    measured
-      .slice(1)
-      .map((g, index) => `×${round(pick(g) / pick(measured[index]!), 1)}`)
-      .join(' then ')
-  const sizes = measured.slice(1).map((g, index) => `×${round(g.size / measured[index]!.size, 0)}`).join(' then ')
-  return `${GROWTH_START}
-## Growth with the table
-
-\`bun scripts/bench.ts --growth ${measured.map((g) => g.size).join(',')}\`, on ${new Date().toISOString().slice(0, 10)}: each size seeded into a throwaway
-server of its own (same generator: ${ACCOUNTS} accounts, ${VBET} of them VBET, ${DAYS} days), the service started on it (pool 10),
-p50 of a few samples each (20 for the 30-day page, 3–5 for the others), the whole range exported once as CSV, the
-service's peak RSS over all of it. "peer" is the straightforward SQL of the main table.
-
-| conversations | VBET rows (whole range) | of them in 30 days | seeded in | page 1, 30 days | the same, count cached | peer | page 1, whole range | peer | deepest page (1000) | count, whole range | CSV export rows/s | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
-${lines.join('\n')}
-
-Step by step the table grows ${sizes}: the 30-day page ${steps((g) => g.page30)} (with its count cached ${steps((g) => g.page30Cached)}; its peer ${steps((g) => g.peer30)}), the whole-range page ${steps((g) => g.pageWhole)} (its peer ${steps((g) => g.peerWhole)}), the deepest page ${steps((g) => g.deep)}, the whole-range count ${steps((g) => g.count)}, export rows/s ${steps((g) => g.exportRowsPerSecond)}, peak RSS ${steps((g) => g.peakRss)}. The generator spreads every size over the same ${DAYS} days, so a 30-day window holds as many more rows as the table: its count grows with them; the page's own statements do not.
-${GROWTH_END}`
-}
-
 // ---------------------------------------------------------------------------------------------
 console.log(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}`)
 /** The main table, at N conversations (`--conversations 0` skips it, for a growth run alone). */
 async function mainTable() {
-  const { server, seedSeconds, pgVersion } = await preparedDatabase(N)
+  const { server, seedSeconds, pgVersion } = await preparedDatabase(N, DATA)
   const work = mkdtempSync(join(tmpdir(), 'kpi-bench-'))
   let service: Awaited<ReturnType<typeof startService>> | undefined
   let direct: Connection | undefined
@@ -658,7 +413,7 @@ async function mainTable() {
     const month = { since: anchorSeconds - 30 * DAY, until: anchorSeconds + DAY - 1 }
     const monthCopy = copyOf(month)
     const monthCsv = await download({ ...month, format: 'csv' })
-    const monthPeer = await peerExport(direct, month)
+    const monthPeer = await peerExport(direct, VBET_IDS, month)
     rows.push({
       what: `CSV export of 30 days (${monthCsv.lines - 1} conversations), against the peer's OFFSET-paged export`,
       service: `${round(monthCsv.seconds, 2)} s`,
@@ -761,10 +516,10 @@ if (N > 0) await mainTable()
 if (GROWTH.length > 0) {
   const measured: Growth[] = []
   for (const size of GROWTH) {
-    measured.push(await measureGrowth(size))
+    measured.push(await measureGrowth(size, DATA))
     console.log(`growth ${size}: ${JSON.stringify(measured.at(-1))}`)
   }
   const previous = await Bun.file(flags.out!).text()
-  await Bun.write(flags.out!, previous.replace(growthSection(previous), growthTable(measured)))
+  await Bun.write(flags.out!, previous.replace(growthSection(previous), growthTable(measured, DATA)))
   console.log(`growth table written to ${flags.out}`)
 }
