@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { openDatabase } from '../../src/db/dialect.ts'
 import { QueryTemplates } from '../../src/db/query-templates.ts'
 
-const { db } = openDatabase({ dialect: 'sqlite', filename: ':memory:', isEmbeddedDefault: false } as never, { readonly: false })
+const { db } = openDatabase({ dialect: 'sqlite', filename: ':memory:', isEmbeddedDefault: false }, { readonly: false })
 
 const byAccount = (v: { account: unknown; limit: unknown }) =>
   db.selectFrom('conversations').select('id').where('account_id', '=', v.account as number).orderBy('id').limit(v.limit as number)
