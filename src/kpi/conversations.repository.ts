@@ -60,15 +60,27 @@ export interface PageBoundary {
   readonly id: number
 }
 
-function scoped({ db, dialect }: Connection, scope: ConversationScope) {
+function scoped(connection: Connection, scope: ConversationScope) {
+  const { accountIds } = scope
+  // One account: `=`, so the index hands rows over in created_at order (the per-account scans of a
+  // page rely on it). Several: one bound list, whatever the allowlist's size (`in (?, ?, …)` binds
+  // a parameter per account, past the 65,535 PostgreSQL's protocol can count).
+  const accounts = accountIds.length === 1 ? oneAccount(accountIds[0]) : connection.dialect.idIn('account_id', accountIds)
+  return scopedBy(connection, accounts, scope.timeColumn ?? 'created_at', toDbTimestamp(scope.createdFrom), toDbTimestamp(scope.createdBefore))
+}
+
+/** `account_id` is this one account (a value, bound as a parameter). */
+function oneAccount(accountId: unknown) {
+  return sql<boolean>`${sql.ref('account_id')} = ${accountId}`
+}
+
+/** The conversations of `accounts` whose `column` is in [from, before) (database timestamp text, or a template's placeholders). */
+function scopedBy({ db, dialect }: Connection, accounts: RawBuilder<boolean>, column: TimeColumn, from: unknown, before: unknown) {
   return db
     .selectFrom('conversations')
-    // One account: `=`, so the index hands rows over in created_at order (the per-account scans of a
-    // page rely on it). Several: one bound list, whatever the allowlist's size (`in (?, ?, …)` binds
-    // a parameter per account, past the 65,535 PostgreSQL's protocol can count).
-    .where(scope.accountIds.length === 1 ? sql<boolean>`${sql.ref('account_id')} = ${scope.accountIds[0]}` : dialect.idIn('account_id', scope.accountIds))
-    .where(dialect.createdAt(scope.timeColumn ?? 'created_at'), '>=', toDbTimestamp(scope.createdFrom))
-    .where(dialect.createdAt(scope.timeColumn ?? 'created_at'), '<', toDbTimestamp(scope.createdBefore))
+    .where(accounts)
+    .where(dialect.createdAt(column), '>=', from as string)
+    .where(dialect.createdAt(column), '<', before as string)
 }
 
 /** How many conversations the scope holds, across all pages. */
@@ -119,18 +131,9 @@ function buildPageIds(connection: Connection, shape: PageIdsShape, v: PageIdsVal
   const { db, dialect } = connection
   const { direction } = shape
   const time = dialect.createdAt(shape.timeColumn)
-  const ordered = (account: unknown, limit: unknown) => {
-    const query = db
-      .selectFrom('conversations')
-      .where(sql<boolean>`${sql.ref('account_id')} = ${account}`)
-      .where(time, '>=', v.from as string)
-      .where(time, '<', v.before as string)
-      .select(['id', time.as('sort_at')])
-      .orderBy(time, direction)
-      .orderBy('id', direction)
-      .limit(limit as number)
-    return shape.after ? query.where(afterBoundary(time, direction, { sortAt: v.sortAt as string, id: v.afterId as number })) : query
-  }
+  const after = shape.after ? { sortAt: v.sortAt as string, id: v.afterId as number } : undefined
+  const ordered = (account: unknown, limit: unknown) =>
+    orderedIds(scopedBy(connection, oneAccount(account), shape.timeColumn, v.from, v.before), time, direction, limit, after)
   if (shape.accounts === 1) return ordered(v.a0, v.limit).$if(shape.offset, (query) => query.offset(v.offset as number))
   const [first, ...rest] = Array.from({ length: shape.accounts }, (_, index) =>
     db.selectFrom(ordered(v[`a${index}`], v.memberLimit).as(`a${index}`)).select(['id', 'sort_at']),
@@ -145,16 +148,20 @@ function buildPageIds(connection: Connection, shape: PageIdsShape, v: PageIdsVal
     .$if(shape.offset, (query) => query.offset(v.offset as number))
 }
 
+/** One ordered scan of `scoped` for a page's ids: by (time, id) in `direction`, after `after` when given, at most `limit`. */
+function orderedIds(scoped: ReturnType<typeof scopedBy>, time: RawBuilder<string>, direction: SortDirection, limit: unknown, after: PageBoundary | undefined) {
+  const query = scoped
+    .select(['id', time.as('sort_at')])
+    .orderBy(time, direction)
+    .orderBy('id', direction)
+    .limit(limit as number)
+  return after ? query.where(afterBoundary(time, direction, after)) : query
+}
+
 /** Beyond MERGE_MAX_ACCOUNTS: one scan of all the accounts (one list parameter) and a sort. */
 function scannedPageIds(connection: Connection, scope: ConversationScope, window: PageWindow, offset: number) {
   const time = connection.dialect.createdAt(scope.timeColumn ?? 'created_at')
-  const query = scoped(connection, scope)
-    .select(['id', time.as('sort_at')])
-    .orderBy(time, window.sortDirection)
-    .orderBy('id', window.sortDirection)
-    .limit(window.limit)
-    .$if(offset > 0, (q) => q.offset(offset))
-  return window.after ? query.where(afterBoundary(time, window.sortDirection, window.after)) : query
+  return orderedIds(scoped(connection, scope), time, window.sortDirection, window.limit, window.after).$if(offset > 0, (query) => query.offset(offset))
 }
 
 /** A page's ids query compiled: its shape's template (the connection's, unless given) with this page's values. */
