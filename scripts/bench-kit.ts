@@ -2,6 +2,8 @@
 // generator), the service's endpoint as the benchmark calls it, timings, and the peer (what a
 // straightforward implementation sends). The main table is scripts/bench.ts, the growth table
 // scripts/bench-growth.ts.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { sql } from 'kysely'
 import { openDatabase, type Connection } from '../src/db/dialect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
@@ -9,6 +11,7 @@ import * as repository from '../src/kpi/conversations.repository.ts'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startThrowawayPostgres } from './postgres.ts'
 import { seedBenchmark } from './bench-seed.ts'
+import { cpuMilliseconds, parentPid } from './load.ts'
 
 export const DAY = 86_400
 
@@ -77,6 +80,24 @@ export function progress(label: string) {
     process.stdout.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${Math.round((performance.now() - started) / 1000)}s`)
     if (done === total) process.stdout.write('\n')
   }
+}
+
+/**
+ * The CPU time a throwaway server has used, in ms: its postmaster and every process it started,
+ * running (the pool's backends) or ended (a psql COPY's backend, counted by the postmaster).
+ */
+export function serverCpuMilliseconds(server: { readonly dataDir: string }): number {
+  const postmaster = Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  let total = cpuMilliseconds(postmaster, { ended: true })
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || parentPid(Number(entry)) !== postmaster) continue
+    try {
+      total += cpuMilliseconds(Number(entry))
+    } catch {
+      // Ended between the two reads: the postmaster counts it from now on.
+    }
+  }
+  return total
 }
 
 export const toDbText = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '')

@@ -28,13 +28,14 @@ import {
   peerPage,
   preparedDatabase,
   round,
+  serverCpuMilliseconds,
   timings,
   toDbText,
   vbetIdsOf,
   type BenchData,
 } from './bench-kit.ts'
 import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
-import { randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
+import { cpuMilliseconds, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 
 const { values: flags } = parseArgs({
   options: {
@@ -184,7 +185,8 @@ async function mainTable() {
     }
 
     /** A measure: the service, its limit (same run), and the peer where one applies. */
-    const rows: Array<{ what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met: boolean }> = []
+    // A row without a target (`met` undefined) says what a measure is made of: its verdict is a dash.
+    const rows: Array<{ what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met?: boolean }> = []
     const ranges = {
       '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
       'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
@@ -242,14 +244,19 @@ async function mainTable() {
     //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
     //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
     const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS })
-    /** One wrk run against `target`, its resident memory sampled every 100 ms: the peak, with the RSS before. */
+    /**
+     * One wrk run against `target`, its resident memory sampled every 100 ms: the peak, with the RSS
+     * before; and the service's CPU time a request (steadier than requests a second on a shared machine).
+     */
     const loadWithRss = async (target: { url: string; pid: number }) => {
       const before = rssMegabytes(target.pid)
+      const cpuBefore = cpuMilliseconds(target.pid)
       const samples: number[] = []
       const sampler = setInterval(() => samples.push(rssMegabytes(target.pid)), 100)
       const result = await runWrk(endpointOf(target.url).base, lua, { connections: CONNECTIONS, seconds: DURATION, workDir: work })
       clearInterval(sampler)
-      return { result, before, peak: Math.max(before, ...samples) }
+      const requests = Object.values(result.statuses).reduce((sum, n) => sum + n, 0)
+      return { result, before, peak: Math.max(before, ...samples), cpuPerRequest: (cpuMilliseconds(target.pid) - cpuBefore) / Math.max(1, requests) }
     }
     const loaded = await loadWithRss(service)
     const load = loaded.result
@@ -287,13 +294,16 @@ async function mainTable() {
       const defaultAgain = await loadWithRss(service)
       const collectedSecond = await loadWithRss(collected)
       const ratios = [collectedFirst.result.requestsPerSecond / rps, collectedSecond.result.requestsPerSecond / defaultAgain.result.requestsPerSecond]
+      const cpuRatios = [collectedFirst.cpuPerRequest / loaded.cpuPerRequest, collectedSecond.cpuPerRequest / defaultAgain.cpuPerRequest]
       const collectedPeak = Math.max(collectedFirst.peak, collectedSecond.peak)
+      const figures = (runs: Array<typeof loaded>) =>
+        `${runs.map((run) => round(run.peak)).join(', ')} MB; ${runs.map((run) => round(run.result.requestsPerSecond)).join(', ')} req/s; ${runs.map((run) => round(run.cpuPerRequest, 2)).join(', ')} ms of CPU a request`
       rows.push({
-        what: `the same throughput run with GC_INTERVAL_MS=1000 (opt-in), two runs alternating with the default: peak RSS, and throughput against the default run beside it`,
-        service: `${round(collectedFirst.peak)}, ${round(collectedSecond.peak)} MB; ${round(collectedFirst.result.requestsPerSecond)}, ${round(collectedSecond.result.requestsPerSecond)} req/s`,
-        baseline: `${round(peak)}, ${round(defaultAgain.peak)} MB; ${round(rps)}, ${round(defaultAgain.result.requestsPerSecond)} req/s without it`,
+        what: `the same throughput run with GC_INTERVAL_MS=1000 (opt-in), two runs alternating with the default: peak RSS, throughput and the service's CPU a request, against the default run beside it`,
+        service: figures([collectedFirst, collectedSecond]),
+        baseline: `${figures([loaded, defaultAgain])} without it`,
         ratio: round(Math.min(...ratios), 2),
-        peer: `throughput ratios ${ratios.map((ratio) => round(ratio, 2)).join(', ')}`,
+        peer: `throughput ratios ${ratios.map((ratio) => round(ratio, 2)).join(', ')}; CPU a request ratios ${cpuRatios.map((ratio) => round(ratio, 2)).join(', ')}`,
         target: '≤ 120 MB',
         met: collectedPeak <= 120,
       })
@@ -331,8 +341,12 @@ async function mainTable() {
     const rounds: Array<{ copy: number; csv: number; ndjson: number; csvRows: number; ndjsonRows: number; copyRows: number }> = []
     const exportRss: number[] = []
     const exportSampler = setInterval(() => exportRss.push(rssMegabytes(service!.pid)), 100)
+    // The database's CPU for each COPY, per 1,000 rows: what the cursor walk's database CPU is compared with (3b).
+    const copyServerCpu: number[] = []
     for (let round = 0; round < 3; round++) {
+      const cpuBefore = serverCpuMilliseconds(server)
       const copy = copyOf(exportRange)
+      copyServerCpu.push((serverCpuMilliseconds(server) - cpuBefore) / (copy.lines / 1000))
       const csv = await download({ ...exportRange, format: 'csv' })
       const ndjson = await download({ ...exportRange, format: 'ndjson' })
       rounds.push({ copy: copy.seconds, csv: csv.seconds, ndjson: ndjson.seconds, csvRows: csv.lines - 1, ndjsonRows: ndjson.lines, copyRows: copy.lines })
@@ -402,11 +416,31 @@ async function mainTable() {
       return { rows: length, next: length < 1000 ? undefined : page + 1 }
     })
     walkRow('3b.', `full export by page number, the same ${exportCount} conversations, pages of 1000`, byPage, exportCopy, 3, exportCount)
+    // The walk is serial (the client waits for the service, which waits for the database): its CPU
+    // per page, on each side, says what a page costs beside COPY, which plans the range once.
+    const cpuBefore = { service: cpuMilliseconds(service.pid), server: serverCpuMilliseconds(server), client: process.cpuUsage() }
+    let cursorPages = 0
     const byCursor = await timedWalk('', async (cursor) => {
       const body = await get({ ...exportRange, page_size: 1000, cursor })
+      cursorPages++
       return { rows: body.payload.length, next: (body.meta.next_cursor as string | null) ?? undefined }
     })
+    const clientCpu = process.cpuUsage(cpuBefore.client)
+    const perPage = {
+      service: (cpuMilliseconds(service.pid) - cpuBefore.service) / cursorPages,
+      server: (serverCpuMilliseconds(server) - cpuBefore.server) / cursorPages,
+      client: (clientCpu.user + clientCpu.system) / 1000 / cursorPages,
+    }
     walkRow('3b.', `cursor export, the same ${exportCount} conversations, pages of 1000`, byCursor, exportCopy, 1.5, exportCount)
+    const copyCpu = median(copyServerCpu)
+    rows.push({
+      what: `cursor export, CPU a page of 1000 (${cursorPages} pages): the database's, against the database's for 1000 rows of the COPY above; beside it the service's and this client's`,
+      service: `database ${round(perPage.server)} ms, service ${round(perPage.service)} ms, client ${round(perPage.client)} ms; ${round((byCursor.seconds * 1000) / cursorPages)} ms a page`,
+      baseline: `database ${round(copyCpu)} ms (median of 3: ${spread(copyServerCpu)}); COPY takes ${round((copySeconds * 1_000_000) / exportCount)} ms for 1000 rows`,
+      ratio: round(perPage.server / copyCpu, 2),
+      target: '–',
+    })
+    console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
     // 3c. The peer's export (OFFSET pages of 1000, one after the other) costs the square of the range:
     //     measured on 30 days, against the service's CSV and COPY of the same 30 days.
@@ -466,7 +500,7 @@ async function mainTable() {
 
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; PostgreSQL ${pgVersion} (shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off); Bun ${Bun.version}`
     const table = rows
-      .map((row) => `| ${row.what} | ${row.service} | ${row.baseline} | ${row.ratio} | ${row.peer ?? '–'} | ${row.peerRatio ?? '–'} | ${row.target} | ${row.met ? 'met' : '**missed**'} |`)
+      .map((row) => `| ${row.what} | ${row.service} | ${row.baseline} | ${row.ratio} | ${row.peer ?? '–'} | ${row.peerRatio ?? '–'} | ${row.target} | ${row.met === undefined ? '–' : row.met ? 'met' : '**missed**'} |`)
       .join('\n')
     const report = `<!-- Written by scripts/bench.ts; the prose sections below the marker are kept. -->
   # Benchmarks
@@ -502,7 +536,7 @@ async function mainTable() {
     const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
     await Bun.write(flags.out!, `${report}\n${growthSection(previous)}\n${notes}`)
     console.log(`\nwritten to ${flags.out}`)
-    for (const row of rows) console.log(`${row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
+    for (const row of rows) console.log(`${row.met === undefined ? 'info  ' : row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
   } finally {
     await service?.stop()
     await direct?.destroy()

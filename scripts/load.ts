@@ -97,3 +97,29 @@ export function rssMegabytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }
+
+/** How many milliseconds a clock tick of /proc's CPU times is (USER_HZ, 100 on Linux unless built otherwise). */
+let msPerTick: number | undefined
+function tickMs(): number {
+  return (msPerTick ??= 1000 / (Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()) || 100))
+}
+
+/**
+ * The CPU time (user and system) a process has used, in ms (Linux); with `ended`, also what it
+ * counted of its children that ended (a server's finished backends).
+ */
+export function cpuMilliseconds(pid: number, options: { ended?: boolean } = {}): number {
+  // After the command's closing parenthesis: state [0], ppid [1], …, utime [11], stime [12], cutime [13], cstime [14].
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) + (options.ended ? Number(fields[13]) + Number(fields[14]) : 0)
+  return ticks * tickMs()
+}
+
+/** The parent of a process (Linux), or undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
