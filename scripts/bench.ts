@@ -57,6 +57,8 @@ const DAYS = Number(flags.days)
 const DURATION = Number(flags.duration)
 const CONNECTIONS = Number(flags.connections)
 const SAMPLES = Number(flags.samples)
+/** Rounds of the whole-range exports and their COPY; each export ratio is the median of the rounds' ratios. */
+const EXPORT_ROUNDS = 5
 const GROWTH = flags.growth ? flags.growth.split(',').map(Number) : []
 if (GROWTH.some((size) => !Number.isSafeInteger(size) || size < 1000)) throw new Error('--growth: sizes of at least 1000, comma-separated')
 // "Now" for the data: the start of today, so the service's default range (to the end of today) holds it all.
@@ -315,7 +317,7 @@ async function mainTable() {
     // The exports run after the load: (5) is the service's memory under pages, as specified; a
     // 200,000-row export leaves the allocator holding more for a while (see the notes).
     // 3. Exports of the whole range (every VBET conversation: at least 500,000 at 1M), against COPY
-    //    of the same content in one statement: streamed (CSV and NDJSON, three rounds, each ratio
+    //    of the same content in one statement: streamed (CSV and NDJSON, EXPORT_ROUNDS rounds, each ratio
     //    to the COPY of its own round), paged by page number, walked by cursor.
     const exportRange = whole
     const exportCount = total
@@ -343,12 +345,21 @@ async function mainTable() {
     const exportSampler = setInterval(() => exportRss.push(rssMegabytes(service!.pid)), 100)
     // The database's CPU for each COPY, per 1,000 rows: what the cursor walk's database CPU is compared with (3b).
     const copyServerCpu: number[] = []
-    for (let round = 0; round < 3; round++) {
+    const copied = () => {
       const cpuBefore = serverCpuMilliseconds(server)
       const copy = copyOf(exportRange)
       copyServerCpu.push((serverCpuMilliseconds(server) - cpuBefore) / (copy.lines / 1000))
+      return copy
+    }
+    // Each round in the other order than the one before (COPY, CSV, NDJSON; then NDJSON, CSV, COPY):
+    // a drift of this machine's speed during a round falls on both sides of its ratios.
+    for (let round = 0; round < EXPORT_ROUNDS; round++) {
+      const forward = round % 2 === 0
+      let copy = forward ? copied() : undefined
+      const ndjsonFirst = forward ? undefined : await download({ ...exportRange, format: 'ndjson' })
       const csv = await download({ ...exportRange, format: 'csv' })
-      const ndjson = await download({ ...exportRange, format: 'ndjson' })
+      const ndjson = ndjsonFirst ?? (await download({ ...exportRange, format: 'ndjson' }))
+      copy ??= copied()
       rounds.push({ copy: copy.seconds, csv: csv.seconds, ndjson: ndjson.seconds, csvRows: csv.lines - 1, ndjsonRows: ndjson.lines, copyRows: copy.lines })
     }
     clearInterval(exportSampler)
@@ -366,7 +377,7 @@ async function mainTable() {
       const seconds = rounds.map((r) => r[format])
       const allRows = rounds.every((r) => r[`${format}Rows`] === exportCount && r.copyRows === exportCount)
       rows.push({
-        what: `${format === 'csv' ? 'CSV' : 'NDJSON'} export (format=${format}), ${exportCount} conversations (the whole range), streamed; 3 rounds`,
+        what: `${format === 'csv' ? 'CSV' : 'NDJSON'} export (format=${format}), ${exportCount} conversations (the whole range), streamed; ${EXPORT_ROUNDS} rounds, in alternating order`,
         service: `${round(median(seconds), 2)} s median (${spread(seconds)}), ${rounds[0]![`${format}Rows`]} rows`,
         baseline: `${round(copySeconds, 2)} s median (${spread(rounds.map((r) => r.copy))}) COPY TO STDOUT, ${rounds[0]!.copyRows} rows`,
         ratio: round(median(ratios), 2),
@@ -436,7 +447,7 @@ async function mainTable() {
     rows.push({
       what: `cursor export, CPU a page of 1000 (${cursorPages} pages): the database's, against the database's for 1000 rows of the COPY above; beside it the service's and this client's`,
       service: `database ${round(perPage.server)} ms, service ${round(perPage.service)} ms, client ${round(perPage.client)} ms; ${round((byCursor.seconds * 1000) / cursorPages)} ms a page`,
-      baseline: `database ${round(copyCpu)} ms (median of 3: ${spread(copyServerCpu)}); COPY takes ${round((copySeconds * 1_000_000) / exportCount)} ms for 1000 rows`,
+      baseline: `database ${round(copyCpu)} ms (median of ${EXPORT_ROUNDS}: ${spread(copyServerCpu)}); COPY takes ${round((copySeconds * 1_000_000) / exportCount)} ms for 1000 rows`,
       ratio: round(perPage.server / copyCpu, 2),
       target: '–',
     })
