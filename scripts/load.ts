@@ -104,13 +104,17 @@ function tickMs(): number {
   return (msPerTick ??= 1000 / (Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()) || 100))
 }
 
+/** The fields of /proc/PID/stat after the command's closing parenthesis: state [0], ppid [1], …, utime [11], stime [12], cutime [13], cstime [14]. */
+function statFields(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')
+}
+
 /**
  * The CPU time (user and system) a process has used, in ms (Linux); with `ended`, also what it
  * counted of its children that ended (a server's finished backends).
  */
 export function cpuMilliseconds(pid: number, options: { ended?: boolean } = {}): number {
-  // After the command's closing parenthesis: state [0], ppid [1], …, utime [11], stime [12], cutime [13], cstime [14].
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')
+  const fields = statFields(pid)
   const ticks = Number(fields[11]) + Number(fields[12]) + (options.ended ? Number(fields[13]) + Number(fields[14]) : 0)
   return ticks * tickMs()
 }
@@ -118,7 +122,7 @@ export function cpuMilliseconds(pid: number, options: { ended?: boolean } = {}):
 /** The parent of a process (Linux), or undefined when it is gone. */
 export function parentPid(pid: number): number | undefined {
   try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')[1])
+    return Number(statFields(pid)[1])
   } catch {
     return undefined
   }
