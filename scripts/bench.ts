@@ -186,9 +186,17 @@ async function mainTable() {
       await Promise.all([repository.findConversations(direct!, ids), repository.findLabels(direct!, ids)])
     }
 
-    /** A measure: the service, its limit (same run), and the peer where one applies. */
-    // A row without a target (`met` undefined) says what a measure is made of: its verdict is a dash.
-    const rows: Array<{ what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met?: boolean }> = []
+    /**
+     * A measure: the service, its limit (same run), and the peer where one applies. A row without a
+     * target (`met` undefined) says what a measure is made of: its verdict is a dash.
+     */
+    type Row = { what: string; service: string; baseline: string; ratio: number; peer?: string; peerRatio?: number; target: string; met?: boolean }
+    const rows: Row[] = []
+    /** A row of the table, said as it is measured (`step` numbers the measures as below). */
+    const addRow = (step: string, row: Row) => {
+      rows.push(row)
+      console.log(`${step} ${row.what}: ${row.service} vs ${row.baseline}`)
+    }
     const ranges = {
       '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
       'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
@@ -205,7 +213,7 @@ async function mainTable() {
         )
         const peer = await timings(Math.max(5, Math.round(samples / 4)), (i) => peerPage(direct!, { accountIds: VBET_IDS, ...range, until: range.until + i, pageSize, page: 1 }))
         const ratio = svc.p50 / sqlT.p50
-        rows.push({
+        addRow('1.', {
           what: `page, ${rangeName}, page_size ${pageSize}: p50 (p99)`,
           service: `${round(svc.p50)} ms (${round(svc.p99)})`,
           baseline: `${round(sqlT.p50)} ms (${round(sqlT.p99)}) same SQL via pg`,
@@ -215,7 +223,6 @@ async function mainTable() {
           target: '≤ 1.5',
           met: ratio <= 1.5,
         })
-        console.log(`1. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
       }
     }
 
@@ -229,7 +236,7 @@ async function mainTable() {
       (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: lastPage }),
     )
     const peerDeep = await timings(5, (i) => peerPage(direct!, { accountIds: VBET_IDS, ...whole, until: whole.until + i, pageSize: 1000, page: lastPage }))
-    rows.push({
+    addRow('2.', {
       what: `deepest page (page ${lastPage} of a ${total}-row range, page_size 1000) vs page 1: p50`,
       service: `${round(deep.p50)} ms`,
       baseline: `${round(first.p50)} ms page 1`,
@@ -239,7 +246,6 @@ async function mainTable() {
       target: '≤ 1.5',
       met: deep.p50 / first.p50 <= 1.5,
     })
-    console.log(`2. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
     // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
     //    pgbench -M prepared replaying the service's statements with the same distribution.
@@ -269,7 +275,7 @@ async function mainTable() {
     const tps = pgbenchTps(server.url, `\\if :one = 1\n${await statements([SENTINEL.account])}\n\\else\n${await statements(VBET_IDS)}\n\\endif`, work, 'service')
     // The peer's statements with the same distribution (one account: account_id in (:acc)).
     const peerTps = pgbenchTps(server.url, `\\if :one = 1\n${peerStatements(':acc')}\n\\else\n${peerStatements(VBET_IDS.join(', '))}\n\\endif`, work, 'peer')
-    rows.push({
+    addRow('4.', {
       what: `throughput, ${CONNECTIONS} connections, ${DURATION} s, random ranges and pages`,
       service: `${round(rps)} req/s (p50 ${load.p50}, p99 ${load.p99}, not 200: ${non200})`,
       baseline: `${round(tps)} tx/s pgbench -M prepared, same statements`,
@@ -279,7 +285,6 @@ async function mainTable() {
       target: '≥ 0.7',
       met: rps / tps >= 0.7 && non200 === 0,
     })
-    console.log(`4. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
     // 5. The service's peak RSS during (4).
     const peak = loaded.peak
@@ -300,7 +305,7 @@ async function mainTable() {
       const collectedPeak = Math.max(collectedFirst.peak, collectedSecond.peak)
       const figures = (runs: Array<typeof loaded>) =>
         `${runs.map((run) => round(run.peak)).join(', ')} MB; ${runs.map((run) => round(run.result.requestsPerSecond)).join(', ')} req/s; ${runs.map((run) => round(run.cpuPerRequest, 2)).join(', ')} ms of CPU a request`
-      rows.push({
+      addRow('5b.', {
         what: `the same throughput run with GC_INTERVAL_MS=1000 (opt-in), two runs alternating with the default: peak RSS, throughput and the service's CPU a request, against the default run beside it`,
         service: figures([collectedFirst, collectedSecond]),
         baseline: `${figures([loaded, defaultAgain])} without it`,
@@ -309,7 +314,6 @@ async function mainTable() {
         target: '≤ 120 MB',
         met: collectedPeak <= 120,
       })
-      console.log(`5b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
     } finally {
       await collected.stop()
     }
@@ -376,7 +380,7 @@ async function mainTable() {
       const ratios = rounds.map((r) => r[format] / r.copy)
       const seconds = rounds.map((r) => r[format])
       const allRows = rounds.every((r) => r[`${format}Rows`] === exportCount && r.copyRows === exportCount)
-      rows.push({
+      addRow('3.', {
         what: `${format === 'csv' ? 'CSV' : 'NDJSON'} export (format=${format}), ${exportCount} conversations (the whole range), streamed; ${EXPORT_ROUNDS} rounds, in alternating order`,
         service: `${round(median(seconds), 2)} s median (${spread(seconds)}), ${rounds[0]![`${format}Rows`]} rows`,
         baseline: `${round(copySeconds, 2)} s median (${spread(rounds.map((r) => r.copy))}) COPY TO STDOUT, ${rounds[0]!.copyRows} rows`,
@@ -385,7 +389,6 @@ async function mainTable() {
         target: '≤ 1.5',
         met: median(ratios) <= 1.5 && allRows,
       })
-      console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
     }
     rows.push({
       what: 'service RSS: peak during the exports, then 10 s after the last',
@@ -398,20 +401,21 @@ async function mainTable() {
     console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service}`)
 
     // 3b. The same range paged by page number (page n + 1 continues after page n) and walked by cursor.
-    /** Pages read one after the other, from `first` until `read` names no next page: seconds and rows. */
+    /** Pages read one after the other, from `first` until `read` names no next page: seconds, rows and pages. */
     const timedWalk = async <Next>(first: Next, read: (next: Next) => Promise<{ rows: number; next: Next | undefined }>) => {
       const started = performance.now()
       let walked = 0
-      for (let next: Next | undefined = first; next !== undefined; ) {
+      let pages = 0
+      for (let next: Next | undefined = first; next !== undefined; pages++) {
         const page = await read(next)
         walked += page.rows
         next = page.next
       }
-      return { seconds: (performance.now() - started) / 1000, rows: walked }
+      return { seconds: (performance.now() - started) / 1000, rows: walked, pages }
     }
     /** A walk's row against COPY: met when it is within `limit` of it and delivered `expected` rows. */
     const walkRow = (step: string, what: string, walk: { seconds: number; rows: number }, copy: { seconds: number; text: string }, limit: number, expected: number) => {
-      rows.push({
+      addRow(step, {
         what,
         service: `${round(walk.seconds, 2)} s (${walk.rows} rows)`,
         baseline: `${round(copy.seconds, 2)} s ${copy.text}`,
@@ -419,7 +423,6 @@ async function mainTable() {
         target: `≤ ${limit}`,
         met: walk.seconds / copy.seconds <= limit && walk.rows === expected,
       })
-      console.log(`${step} ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
     }
     const exportCopy = { seconds: copySeconds, text: 'COPY TO STDOUT (median above)' }
     const byPage = await timedWalk(1, async (page) => {
@@ -430,13 +433,12 @@ async function mainTable() {
     // The walk is serial (the client waits for the service, which waits for the database): its CPU
     // per page, on each side, says what a page costs beside COPY, which plans the range once.
     const cpuBefore = { service: cpuMilliseconds(service.pid), server: serverCpuMilliseconds(server), client: process.cpuUsage() }
-    let cursorPages = 0
     const byCursor = await timedWalk('', async (cursor) => {
       const body = await get({ ...exportRange, page_size: 1000, cursor })
-      cursorPages++
       return { rows: body.payload.length, next: (body.meta.next_cursor as string | null) ?? undefined }
     })
     const clientCpu = process.cpuUsage(cpuBefore.client)
+    const cursorPages = byCursor.pages
     const perPage = {
       service: (cpuMilliseconds(service.pid) - cpuBefore.service) / cursorPages,
       server: (serverCpuMilliseconds(server) - cpuBefore.server) / cursorPages,
@@ -444,14 +446,13 @@ async function mainTable() {
     }
     walkRow('3b.', `cursor export, the same ${exportCount} conversations, pages of 1000`, byCursor, exportCopy, 1.5, exportCount)
     const copyCpu = median(copyServerCpu)
-    rows.push({
+    addRow('3b.', {
       what: `cursor export, CPU a page of 1000 (${cursorPages} pages): the database's, against the database's for 1000 rows of the COPY above; beside it the service's and this client's`,
       service: `database ${round(perPage.server)} ms, service ${round(perPage.service)} ms, client ${round(perPage.client)} ms; ${round((byCursor.seconds * 1000) / cursorPages)} ms a page`,
       baseline: `database ${round(copyCpu)} ms (median of ${EXPORT_ROUNDS}: ${spread(copyServerCpu)}); COPY takes ${round((copySeconds * 1_000_000) / exportCount)} ms for 1000 rows`,
       ratio: round(perPage.server / copyCpu, 2),
       target: '–',
     })
-    console.log(`3b. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}`)
 
     // 3c. The peer's export (OFFSET pages of 1000, one after the other) costs the square of the range:
     //     measured on 30 days, against the service's CSV and COPY of the same 30 days.
