@@ -15,7 +15,7 @@ const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim() || undefined
 const requested = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').map((name) => name.trim())
 
 /**
- * Remote mode (spec/contract/README.md): the contract suite runs against a deployment at this URL,
+ * Remote mode (docs/contract-suite.md): the contract suite runs against a deployment at this URL,
  * over real HTTP, with read requests only. No database is opened; specs that need the fixture data
  * set are reported as skipped.
  */

@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps) {
     counts: new SharedCache<number>(state, 'count', deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS),
     tokenOwners: new SharedCache<TokenOwner | undefined>(state, 'token', deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS),
     boundaries: new SharedCache<PageBoundary>(state, 'boundary', deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS),
-    // Without CURSOR_SECRET, cursors hold for this process only (see README).
+    // Without CURSOR_SECRET, cursors hold for this process only (docs/configuration.md, CURSOR_SECRET).
     cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
     onStreamError: (error: unknown) => logError('export stream failed', errorText(error)),
   }

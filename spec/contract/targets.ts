@@ -1,6 +1,6 @@
 // What the contract suite talks to. Local mode: the app in process over the fixture data set, once
 // per dialect. Remote mode (KPI_BASE_URL): a deployment over real HTTP, read requests only, with the
-// optional inputs of README's "Running the contract suite against a deployment".
+// optional inputs docs/contract-suite.md lists.
 import { contractApp, conversations, readResponse, request, type TestResponse } from '../helpers.ts'
 import { DIALECTS, REMOTE_BASE_URL, useDatabase } from '../setup.ts'
 import { NON_VBET_ACCOUNTS, TOKENS, VBET_ACCOUNTS } from '../../fixtures/contract-data-set.ts'

@@ -54,7 +54,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] the database as prod
     expect(rows).toEqual([{ kind: 'string' }])
   })
 
-  test('npm start with DATABASE_URL of a role that may only SELECT: serves the endpoint and changes nothing', async () => {
+  test('npm start with DATABASE_URL of a role granted what docs/deployment.md grants, and nothing else: serves every endpoint and changes nothing', async () => {
     const admin = new pg.Client({ connectionString: url() })
     await admin.connect()
     const role = `kpi_reader_${process.pid}`
@@ -63,8 +63,11 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] the database as prod
       await admin.query(`drop role if exists ${role}`)
       await admin.query(`create role ${role} login`)
       await admin.query(`revoke create on schema public from public`)
-      await admin.query(`grant usage on schema public to ${role}`)
-      await admin.query(`grant select on all tables in schema public to ${role}`)
+      // The grants as the deployment guide gives them, run as written (the role's name aside).
+      const guide = await Bun.file(`${import.meta.dir}/../../docs/deployment.md`).text()
+      const grants = guide.match(/^GRANT .* TO kpi_reader;$/gm) ?? []
+      expect(grants).toHaveLength(2)
+      for (const grant of grants) await admin.query(grant.replace(/kpi_reader;$/, `${role};`))
       const before = await tables()
 
       const readerUrl = new URL(url())
@@ -74,6 +77,10 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] the database as prod
         const response = await fetch(`${service.url}/api/v1/kpi/conversations?page_size=3`, { headers: { api_access_token: TOKENS.kpiTracker } })
         expect(response.status).toBe(200)
         expect((await response.json()).meta.items_count).toBe(15)
+        // The other endpoint and readiness read no table beyond the grants either.
+        const changes = await fetch(`${service.url}/api/v1/kpi/conversations/changes?start_time=0`, { headers: { api_access_token: TOKENS.kpiTracker } })
+        expect(changes.status).toBe(200)
+        expect((await fetch(`${service.url}/ready`)).status).toBe(200)
         expect(service.output()).not.toContain('demo token')
         expect(service.output()).not.toContain(TOKENS.kpiTracker)
         // A real database without CURSOR_SECRET: cursors would die with this process, and on any other instance.

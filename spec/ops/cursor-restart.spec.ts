@@ -1,6 +1,6 @@
 // A cursor outlives the process that issued it when CURSOR_SECRET is set: a walk continues after a
 // restart (or on another instance, spec/deploy/topology.spec.ts) where it stood. Without the
-// secret, a restarted process refuses the old cursor with 422, as README warns.
+// secret, a restarted process refuses the old cursor with 422, as docs/configuration.md warns.
 import { describe, expect, test } from 'bun:test'
 import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
 import { REMOTE_BASE_URL } from '../setup.ts'

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Value } from '@sinclair/typebox/value'
 import { ConversationsPage } from '../../src/kpi/conversations.model.ts'
-import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
+import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
 import { runServiceExpectingExit, startService } from '../service-process.ts'
 
 describe('npm start', () => {
@@ -27,17 +27,29 @@ describe('npm start', () => {
     }
   })
 
-  test('the README\'s curl example works as printed (same token, same path)', async () => {
+  test('the README\'s demo as written: the curl as printed, its items_count, the accounts it may and may not read', async () => {
     const readme = await Bun.file(`${import.meta.dir}/../../README.md`).text()
     const curl = /curl -H "api_access_token: ([^"]+)" \\\n\s+"http:\/\/127\.0\.0\.1:3000(\/api\/v1\/kpi\/conversations[^"]*)"/.exec(readme)
     expect(curl).not.toBeNull()
     const [, token, path] = curl!
     expect(token).toBe(DEMO_TOKEN)
+    // "So `items_count` is **1,224**", "**1, 2, 3**: VBET accounts", "**4, 5**: other accounts".
+    const itemsCount = Number(/`items_count` is \*\*([\d,]+)\*\*/.exec(readme)?.[1]?.replaceAll(',', ''))
+    const accounts = (label: string) => new RegExp(`\\*\\*([\\d, ]+)\\*\\*: ${label}`).exec(readme)?.[1]?.split(',').map(Number) ?? []
+    const [allowed, others] = [accounts('VBET accounts'), accounts('other accounts')]
+    const demo = demoDataSet({ conversations: 1 }) // only for its account ids
+    expect({ allowed, others }).toEqual({ allowed: demo.vbetAccountIds, others: demo.otherAccountIds })
     const service = await startService()
     try {
       const response = await fetch(`${service.url}${path}`, { headers: { api_access_token: token! } })
       expect(response.status).toBe(200)
-      expect(Value.Check(ConversationsPage, await response.json())).toBe(true)
+      const body = await response.json()
+      expect(Value.Check(ConversationsPage, body)).toBe(true)
+      expect(body.meta.items_count).toBe(itemsCount)
+      const statusOf = async (account: number) =>
+        (await fetch(`${service.url}/api/v1/kpi/conversations?account_id=${account}`, { headers: { api_access_token: token! } })).status
+      for (const account of allowed) expect({ account, status: await statusOf(account) }).toEqual({ account, status: 200 })
+      for (const account of others) expect({ account, status: await statusOf(account) }).toEqual({ account, status: 401 })
     } finally {
       await service.stop()
     }

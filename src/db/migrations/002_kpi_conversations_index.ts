@@ -1,6 +1,6 @@
 // The one index this service adds: conversations by (account_id, created_at, id), the endpoint's
 // filter and sort order, so a page is an index range scan instead of a sort of the whole account.
-// On a production database create it by hand, CONCURRENTLY (README, "Pointing it at a helpdesk").
+// On a production database create it by hand, CONCURRENTLY (docs/deployment.md, "The index").
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import type { Dialect } from '../dialect.ts'

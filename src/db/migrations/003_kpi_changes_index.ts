@@ -1,6 +1,6 @@
 // The index of the changes feed: conversations by (account_id, updated_at, id), its filter and
 // order, so a feed page is an index range scan. On a production database create it by hand,
-// CONCURRENTLY (README, "Keeping a warehouse in sync").
+// CONCURRENTLY (docs/changes-feed.md, "Its index").
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import type { Dialect } from '../dialect.ts'
