@@ -58,6 +58,22 @@ for (const dialect of DIALECTS) {
       expect(response.status).toBe(200)
     })
 
+    test('only SP and HTAB are whitespace around a token: a no-break space, a vertical tab or a form feed makes it another token (401)', async () => {
+      // HTTP's optional whitespace is SP and HTAB alone (RFC 9110 §5.6.3); JavaScript's trim() also
+      // removes U+00A0, U+000B, U+000C and more, which let "token<NBSP>" pass as "token".
+      for (const around of ['\u00a0', '\u000b', '\u000c']) {
+        for (const token of [`${TOKENS.kpiTracker}${around}`, `${around}${TOKENS.kpiTracker}`]) {
+          expect401(await conversations(app(), {}, { token }), 'Invalid Access Token')
+        }
+      }
+      // Inside, anything but visible ASCII is no platform token either.
+      expect401(await conversations(app(), {}, { token: `${TOKENS.kpiTracker.slice(0, 5)}\u00e9${TOKENS.kpiTracker.slice(5)}` }), 'Invalid Access Token')
+      // A header line's own SP and HTAB around the value are not part of it.
+      const spaced = new Request('http://localhost/api/v1/kpi/conversations', { headers: [['api_access_token', ` \t${TOKENS.kpiTracker}\t `]] })
+      expect((await app().handle(spaced)).status).toBe(200)
+      expect((await conversations(app(), {}, { token: null, headers: { 'api-access-token': `${TOKENS.kpiTracker}, ${TOKENS.kpiTracker}` } })).status).toBe(200)
+    })
+
     test('the token in a query parameter is not a token: 401', async () => {
       expect401(await conversations(app(), { api_access_token: TOKENS.kpiTracker }, { token: null }))
     })

@@ -48,6 +48,18 @@ describe('CSV rows', () => {
     expect(exportFormatOf(undefined, 'image/png')).toBeUndefined()
     expect(exportFormatOf(undefined, '')).toBeUndefined()
   })
+  test('Accept with media type parameters: the parameters of what is sent match (charset=utf-8, header=present); others do not', () => {
+    expect(exportFormatOf(undefined, 'text/csv;charset=utf-8')).toBe('csv')
+    expect(exportFormatOf(undefined, 'text/csv; charset=UTF-8; header=present')).toBe('csv')
+    expect(exportFormatOf(undefined, 'text/csv;header=present')).toBe('csv')
+    expect(exportFormatOf(undefined, 'application/x-ndjson; charset=utf-8')).toBe('ndjson')
+    expect(exportFormatOf(undefined, 'text/*;charset=utf-8')).toBe('csv')
+    // JSON with its charset is still JSON, and wins over a lower q.
+    expect(exportFormatOf(undefined, 'application/json;charset=utf-8, text/csv;q=0.5')).toBeUndefined()
+    // What cannot be sent as asked: a Latin-1 CSV, a CSV without its header row.
+    expect(exportFormatOf(undefined, 'text/csv;charset=iso-8859-1')).toBeUndefined()
+    expect(exportFormatOf(undefined, 'text/csv;header=absent')).toBeUndefined()
+  })
   test('the filename names the range in UTC', () => {
     expect(exportFilename('csv', 1736467200, 1736553599)).toBe('kpi-conversations_20250110T000000Z_20250110T235959Z.csv')
   })

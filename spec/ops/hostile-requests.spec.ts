@@ -98,6 +98,18 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('hostile requests, against the se
     }
   })
 
+  test('HEAD of an export says what GET would (chunked, no length), never Content-Length: 0', async () => {
+    for (const query of ['format=csv', 'format=ndjson']) {
+      const lines = ['Host: kpi', `api_access_token: ${DEMO_TOKEN}`]
+      const got = await rawRequest(port, get(`${API}?${query}&since=0`, lines))
+      const head = await rawRequest(port, get(`${API}?${query}&since=0`, lines).replace(/^GET/, 'HEAD'))
+      expect(got.headers['transfer-encoding']).toBe('chunked') // the premise: a streamed export has no length up front
+      expect([query, head.status, head.headers['content-length'], head.headers['transfer-encoding']]).toEqual([query, 200, undefined, 'chunked'])
+      expect(head.headers['content-type']).toBe(got.headers['content-type']!)
+      expect(head.body).toBe('')
+    }
+  })
+
   test('every one of them is counted in /metrics and logged as one JSON line, without the token', async () => {
     const before = logLines(service).length
     const answer = await rawRequest(port, get(`/ready?api_access_token=${DEMO_TOKEN}&page=2`, ['Host: x:abc', 'X-Request-Id: hostile-1']))

@@ -12,10 +12,23 @@ export const MAX_TOKEN_LENGTH = 128
 export type TokenReading =
   | { readonly kind: 'token'; readonly token: string }
   | { readonly kind: 'missing' }
-  /** Two different tokens (in two lines or two spellings), or one longer than any real token. */
-  | { readonly kind: 'unusable'; readonly reason: 'ambiguous' | 'too long' }
+  /**
+   * Two different tokens (in two lines or two spellings), one longer than any real token, or one
+   * with a character no platform token has (anything but visible ASCII).
+   */
+  | { readonly kind: 'unusable'; readonly reason: 'ambiguous' | 'too long' | 'malformed' }
 
 const SPELLINGS = ['api_access_token', 'api-access-token'] as const
+
+/**
+ * HTTP's optional whitespace around a field value: SP and HTAB, nothing else (RFC 9110 §5.6.3).
+ * Not String.prototype.trim(), which also takes U+00A0, U+000B, U+000C and every Unicode space, and
+ * so read `token<NBSP>` as `token`.
+ */
+const OPTIONAL_WHITESPACE = /^[ \t]+|[ \t]+$/g
+
+/** What a platform token is made of: visible ASCII (the platform issues 24 alphanumeric characters). */
+const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/
 
 /**
  * The one token a request sends. Every line of both spellings counts: an empty line or spelling
@@ -27,7 +40,7 @@ export function readAccessToken(headers: Headers): TokenReading {
   for (const name of SPELLINGS) {
     // Headers joins repeated lines with ", "; tokens never hold a comma.
     for (const part of headers.get(name)?.split(',') ?? []) {
-      const value = part.trim()
+      const value = part.replace(OPTIONAL_WHITESPACE, '')
       if (value !== '') values.add(value)
     }
   }
@@ -35,6 +48,7 @@ export function readAccessToken(headers: Headers): TokenReading {
   if (values.size > 1) return { kind: 'unusable', reason: 'ambiguous' }
   const [token] = values as unknown as [string]
   if (token.length > MAX_TOKEN_LENGTH) return { kind: 'unusable', reason: 'too long' }
+  if (!TOKEN_CHARACTERS.test(token)) return { kind: 'unusable', reason: 'malformed' }
   return { kind: 'token', token }
 }
 

@@ -24,8 +24,23 @@ export const CSV_COLUMNS = [
   'contact_identifier',
 ] as const
 
-/** What each answer is sent as; JSON first, so wildcards and ties the client leaves open get JSON. */
-const MEDIA_TYPES: Record<string, ExportFormat | undefined> = { 'application/json': undefined, 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' }
+/** The Content-Type each export is sent with. */
+const CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8; header=present',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+}
+
+/**
+ * What each answer is sent as, parameters included: `negotiator` matches a range with parameters
+ * (`text/csv;charset=utf-8`) only to an offer that has the same ones, so the offers are the types
+ * really sent (JSON is UTF-8 by definition, RFC 8259). JSON first, so wildcards and ties the
+ * client leaves open get JSON.
+ */
+const MEDIA_TYPES: Record<string, ExportFormat | undefined> = {
+  'application/json; charset=utf-8': undefined,
+  [CONTENT_TYPES.csv]: 'csv',
+  [CONTENT_TYPES.ndjson]: 'ndjson',
+}
 
 /**
  * Which export a request asks for: `format`, else its Accept header, negotiated with q-values
@@ -118,7 +133,7 @@ export function exportResponse<Item extends ConversationItem>(
 /** What an export is sent with; alone, the answer to HEAD (which reads no row). */
 export function exportHeaders(format: ExportFormat, filename: string): Record<string, string> {
   return {
-    'content-type': format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
+    'content-type': CONTENT_TYPES[format],
     'content-disposition': `attachment; filename="${filename}"`,
     'cache-control': 'private, no-store',
   }

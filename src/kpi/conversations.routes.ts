@@ -111,7 +111,12 @@ export function exportAnswer<Item extends ConversationItem>(
   batches: AsyncIterator<Item[]>,
   extra: ReadonlyArray<keyof Item & string> = [],
 ): Response {
-  if (request.method === 'HEAD') return new Response(null, { headers: exportHeaders(format, filename) })
+  if (request.method === 'HEAD') {
+    // What GET says: a streamed export's length is unknown up front, so it goes chunked. Without
+    // the header, Bun answers a body-less HEAD with Content-Length: 0, which tells a client the
+    // export is empty (RFC 9110 §9.3.2: HEAD's header fields are GET's).
+    return new Response(null, { headers: { ...exportHeaders(format, filename), 'transfer-encoding': 'chunked' } })
+  }
   factsOf(request).streamed = true
   return exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), extra)
 }
