@@ -36,7 +36,10 @@ const stopPostgres = async () => {
   await postgres?.stop()
   postgres = undefined
 }
+// Interrupted (Ctrl-C, or a CI runner's SIGTERM through npm, which execs this script): the
+// throwaway cluster goes too.
 process.on('SIGINT', () => void stopPostgres().then(() => process.exit(130)))
+process.on('SIGTERM', () => void stopPostgres().then(() => process.exit(143)))
 
 const child = Bun.spawn([bunBin, 'test', ...args], {
   env: { ...process.env, ...(databaseUrl ? { TEST_DATABASE_URL: databaseUrl } : {}) },

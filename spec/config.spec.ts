@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       database: { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true },
       host: '127.0.0.1',
       port: 3000,
+      reusePort: false,
       kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL,
       countCacheTtlMs: 10_000,
       tokenCacheTtlMs: 5_000,
@@ -45,6 +46,13 @@ describe('loadConfig', () => {
   test('DB_POOL_MODE: session by default, transaction behind a transaction pooler, nothing else', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'transaction' }).database).toMatchObject({ poolMode: 'transaction' })
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_MODE: 'statement' })).toThrow('DB_POOL_MODE must be session or transaction (got "statement")')
+  })
+
+  test('REUSE_PORT: off unless asked for (1 or true), so a port in use is an error', () => {
+    expect(loadConfig({ REUSE_PORT: '1' }).reusePort).toBe(true)
+    expect(loadConfig({ REUSE_PORT: 'true' }).reusePort).toBe(true)
+    expect(loadConfig({ REUSE_PORT: '0' }).reusePort).toBe(false)
+    expect(() => loadConfig({ REUSE_PORT: 'yes' })).toThrow('REUSE_PORT must be 1 (share the port with other processes that ask for it) or 0 (got "yes")')
   })
 
   test('REDIS_URL: a redis:// or rediss:// URL, never echoed', () => {

@@ -1,5 +1,6 @@
-// Starts the real service (`bun scripts/start.ts`, what `npm start` runs) as a separate process on a
-// free port, for the specs that must see it as a user does: banner, exit codes, real HTTP.
+// Starts the real service (`bun scripts/start.ts`, what `npm start` runs, unless another command is
+// given: `npm start` itself, the compiled executable) as a separate process on a free port, for the
+// specs that must see it as a user does: banner, exit codes, signals, real HTTP.
 import { join } from 'node:path'
 
 const ROOT = join(import.meta.dir, '..')
@@ -7,9 +8,13 @@ const ROOT = join(import.meta.dir, '..')
 export interface ServiceProcess {
   /** http://127.0.0.1:<port> */
   readonly url: string
+  /** The PID of the process started (for `npm start`, npm's). */
   readonly pid: number
   /** Everything it printed so far. */
   output(): string
+  /** Its exit code, once it exits. */
+  readonly exited: Promise<number>
+  /** SIGTERM, then its exit code. */
   stop(): Promise<number>
 }
 
@@ -18,11 +23,22 @@ export interface Exited {
   readonly output: string
 }
 
-function spawn(env: Record<string, string | undefined>) {
+/** What `npm start` runs. */
+export const START_COMMAND: readonly string[] = [process.execPath, join(ROOT, 'scripts/start.ts')]
+
+export interface StartOptions {
+  /** The command line (default: what `npm start` runs). */
+  readonly command?: readonly string[]
+  /** In a process group of its own, as a terminal's foreground job is (a group signal is then the spec's to send). */
+  readonly detached?: boolean
+}
+
+function spawn(env: Record<string, string | undefined>, { command = START_COMMAND, detached = false }: StartOptions = {}) {
   // Only what is given: no DATABASE_URL or PORT of the developer's shell leaks in.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|KPI_|DB_)/.test(name)))
-  return Bun.spawn([process.execPath, join(ROOT, 'scripts/start.ts')], {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|KPI_|DB_|REUSE_PORT|npm_)/.test(name)))
+  return Bun.spawn([...command], {
     cwd: ROOT,
+    detached,
     env: { ...base, PORT: '0', ...env } as Record<string, string>,
     stdout: 'pipe',
     stderr: 'pipe',
@@ -30,8 +46,12 @@ function spawn(env: Record<string, string | undefined>) {
 }
 
 /** Starts the service and waits until it listens. */
-export async function startService(env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(env)
+export async function startService(
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 60_000,
+  options: StartOptions = {},
+): Promise<ServiceProcess> {
+  const child = spawn(env, options)
   let output = ''
   const read = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder()
@@ -60,6 +80,7 @@ export async function startService(env: Record<string, string | undefined> = {},
     url,
     pid: child.pid,
     output: () => output,
+    exited: child.exited,
     async stop() {
       child.kill('SIGTERM')
       return await child.exited
@@ -68,8 +89,8 @@ export async function startService(env: Record<string, string | undefined> = {},
 }
 
 /** Runs the start command and waits for it to exit (for configurations that must not start). */
-export async function runServiceExpectingExit(env: Record<string, string | undefined>): Promise<Exited> {
-  const child = spawn(env)
+export async function runServiceExpectingExit(env: Record<string, string | undefined>, options: StartOptions = {}): Promise<Exited> {
+  const child = spawn(env, options)
   const timer = setTimeout(() => child.kill(), 30_000)
   const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
   clearTimeout(timer)

@@ -37,6 +37,12 @@ export interface Config {
   readonly database: DatabaseConfig
   readonly host: string
   readonly port: number
+  /**
+   * Share the port with other processes that ask for it too (SO_REUSEPORT: the kernel spreads
+   * connections over them). Off: a port in use is an error, as a second copy started by mistake
+   * would otherwise take part of the traffic.
+   */
+  readonly reusePort: boolean
   /** The one user whose token may read the endpoint; compared case-insensitively. */
   readonly kpiTrackerEmail: string
   /** How long an items_count is reused for the same accounts and range (0: never). */
@@ -94,6 +100,11 @@ export function loadConfig(env: Env): Config {
   }
 
   const port = int('PORT', 3000, 0, 65535)
+  const reusePortText = env.REUSE_PORT?.trim() || '0'
+  if (!['0', '1', 'false', 'true'].includes(reusePortText)) {
+    problems.push(`REUSE_PORT must be 1 (share the port with other processes that ask for it) or 0 (got "${reusePortText}")`)
+  }
+  const reusePort = reusePortText === '1' || reusePortText === 'true'
   const host = env.HOST?.trim() || '127.0.0.1'
   const email = env.KPI_TRACKER_EMAIL?.trim() || DEFAULT_KPI_TRACKER_EMAIL
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) problems.push(`KPI_TRACKER_EMAIL must be an email address (got "${email}")`)
@@ -136,7 +147,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, changesLagSeconds })
+  return Object.freeze({ database: Object.freeze(database), host, port, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, changesLagSeconds })
 }
 
 /**

@@ -19,8 +19,21 @@ export interface RunningService {
 
 const writeLine = (line: LogLine) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`)
 
+/** Another process listens on the address, and sharing it (REUSE_PORT) was not asked for. */
+export class AddressInUseError extends Error {
+  constructor(host: string, port: number, options?: { cause?: unknown }) {
+    super(
+      `address already in use: ${host.includes(':') ? `[${host}]` : host}:${port} has another listener. Stop it, choose another PORT, ` +
+        'or set REUSE_PORT=1 here and there to share the port on purpose.',
+      options,
+    )
+    this.name = 'AddressInUseError'
+  }
+}
+
 /**
  * @throws when the configured SQLite file does not exist (the service never creates a database).
+ * @throws {AddressInUseError} when another process listens on HOST:PORT and REUSE_PORT is off.
  */
 export async function startServer(config: Config): Promise<RunningService> {
   const { database } = config
@@ -55,15 +68,27 @@ export async function startServer(config: Config): Promise<RunningService> {
     draining: () => draining,
     inFlight,
   })
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
-    fetch: handle,
-    // Whatever NODE_ENV says: never Bun's HTML error page (source lines, paths) to a client.
-    development: false,
-    error: lastResortResponse,
-    idleTimeout: 60,
-  })
+  let server: ReturnType<typeof Bun.serve>
+  try {
+    server = Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      // Said explicitly: with development off, Bun's default is to share the port (SO_REUSEPORT),
+      // and a second copy started by mistake would silently take part of the traffic.
+      reusePort: config.reusePort,
+      fetch: handle,
+      // Whatever NODE_ENV says: never Bun's HTML error page (source lines, paths) to a client.
+      development: false,
+      error: lastResortResponse,
+      idleTimeout: 60,
+    })
+  } catch (error) {
+    collector.stop()
+    await connection.destroy()
+    await state.close()
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new AddressInUseError(config.host, config.port, { cause: error })
+    throw error
+  }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
   writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database), shared_state: config.redisUrl ? 'redis' : 'memory' })
   if (database.dialect === 'postgres' && config.cursorSecret === undefined) {
@@ -100,12 +125,16 @@ export async function startServer(config: Config): Promise<RunningService> {
   }
 }
 
-/** SIGTERM and SIGINT stop the service gracefully, then the process exits 0. */
+/**
+ * SIGTERM and SIGINT stop the service gracefully, then the process exits 0. A signal that comes
+ * again while it stops changes nothing: Ctrl-C under `npm start` arrives twice (from the terminal,
+ * to the whole foreground group, and forwarded by npm), and the second must not cut what the first
+ * lets finish; SHUTDOWN_GRACE_MS bounds the stop anyway.
+ */
 export function stopOnSignals(service: RunningService): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, async () => {
-      await service.stop()
-      process.exit(0)
-    })
+  const stop = async () => {
+    await service.stop()
+    process.exit(0)
   }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop())
 }
