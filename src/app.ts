@@ -14,6 +14,7 @@ import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.ro
 import { METRICS_RESPONSES, metricsRoutes } from './ops/metrics.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
+import { Seal } from './state/seal.ts'
 import { SharedCache } from './state/shared-cache.ts'
 import { MemoryState, type SharedState } from './state/shared-state.ts'
 import { Metrics } from './ops/metrics.ts'
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
   readonly logError?: (message: string, error: unknown) => void
+  /** Where other log lines go (warnings of what the service noticed); stderr unless a spec listens. */
+  readonly log?: (line: Record<string, unknown>) => void
   /** Served at /metrics; the server's handler counts requests into the same one. */
   readonly metrics?: Metrics
   /** Where caches live: shared by all instances (Redis) or this process's memory (the default). */
@@ -41,17 +44,32 @@ export function createApp(deps: AppDeps) {
   const { connection } = deps
   const logError = deps.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'error', message, error: String(error) })))
 
+  const log = deps.log ?? ((line) => console.error(JSON.stringify(line)))
+
   const metrics = deps.metrics ?? new Metrics()
   const state = deps.state ?? new MemoryState()
+  // Without CURSOR_SECRET, cursors hold for this process only (docs/configuration.md, CURSOR_SECRET).
+  const cursorSecret = deps.config.cursorSecret ?? randomBytes(32).toString('hex')
+  // What is read back from the shared state is used only under this deployment's seal: whoever can
+  // write to Redis cannot become the KPI tracker, change a count or move a page's start.
+  const seal = new Seal(cursorSecret)
+  const onRejected = (cache: string) =>
+    log({
+      level: 'warn',
+      message:
+        `shared state: a ${cache} value read back failed its seal and was ignored (forged in Redis, or sealed by an instance with another ` +
+        'CURSOR_SECRET); logged once per cache, counted in kpi_shared_state_rejected_total',
+      cache,
+    })
+  const cache = <V>(namespace: string, ttlMs: number) => new SharedCache<V>(state, namespace, ttlMs, seal, { onRejected })
   const kpi = {
     connection,
     kpiTrackerEmail: deps.config.kpiTrackerEmail,
     now: deps.now ?? (() => new Date()),
-    counts: new SharedCache<number>(state, 'count', deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS),
-    tokenOwners: new SharedCache<TokenOwner | undefined>(state, 'token', deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS),
-    boundaries: new SharedCache<PageBoundary>(state, 'boundary', deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS),
-    // Without CURSOR_SECRET, cursors hold for this process only (docs/configuration.md, CURSOR_SECRET).
-    cursorSecret: deps.config.cursorSecret ?? randomBytes(32).toString('hex'),
+    counts: cache<number>('count', deps.config.countCacheTtlMs ?? DEFAULT_COUNT_CACHE_TTL_MS),
+    tokenOwners: cache<TokenOwner | undefined>('token', deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS),
+    boundaries: cache<PageBoundary>('boundary', deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS),
+    cursorSecret,
     onStreamError: (error: unknown) => logError('export stream failed', errorText(error)),
   }
   metrics.collect(() => [
@@ -65,6 +83,12 @@ export function createApp(deps: AppDeps) {
         { labels: { cache: 'token', result: 'hit' }, value: kpi.tokenOwners.hits },
         { labels: { cache: 'token', result: 'miss' }, value: kpi.tokenOwners.misses },
       ],
+    },
+    {
+      name: 'kpi_shared_state_rejected_total',
+      help: 'Values read back from the shared state that failed their seal (forged, or sealed with another secret) and were ignored, by cache.',
+      type: 'counter',
+      samples: [kpi.counts, kpi.tokenOwners, kpi.boundaries].map((cache) => ({ labels: { cache: cache.namespace }, value: cache.rejected })),
     },
     {
       name: 'kpi_shared_state_fallbacks_total',

@@ -56,6 +56,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     metrics,
     state,
     logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }),
+    log: writeLine,
   })
   let draining = false
   const inFlight = new InFlight()
@@ -91,6 +92,14 @@ export async function startServer(config: Config): Promise<RunningService> {
   }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
   writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database), shared_state: config.redisUrl ? 'redis' : 'memory' })
+  if (config.redisUrl && config.cursorSecret === undefined) {
+    writeLine({
+      level: 'warn',
+      message:
+        'REDIS_URL without CURSOR_SECRET: what this instance stores in Redis is sealed with a random secret of this process, so other ' +
+        'instances (and this one after a restart) ignore it, and rate limits are the only state really shared. Set CURSOR_SECRET, the same on every instance.',
+    })
+  }
   if (database.dialect === 'postgres' && config.cursorSecret === undefined) {
     writeLine({
       level: 'warn',

@@ -157,8 +157,11 @@ export async function readConversationsPage(
 
   const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
   const boundaryKey = (n: number) => `${scopeKey}|${sortDirection}|${pageSize}|${n}`
-  // A cursor says where its page starts; a page number may find it in the boundaries served lately.
-  const after = cursor ? cursor.after : page > 1 ? await deps.boundaries.peek(boundaryKey(page - 1)) : undefined
+  // A cursor says where its page starts; a page number may find it in the boundaries served lately
+  // (sealed: only one this deployment stored for this very query and page; and it must lie in the
+  // range, or the page is found by its offset as if there were none).
+  const kept = !cursor && page > 1 ? await deps.boundaries.peek(boundaryKey(page - 1)) : undefined
+  const after = cursor ? cursor.after : kept && liesIn(kept, scope) ? kept : undefined
   // A cursor page reads one row more, to know whether there is a next page.
   const window = { sortDirection, limit: cursor ? pageSize + 1 : pageSize, offset: (page - 1) * pageSize, after }
   // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
@@ -177,6 +180,13 @@ export async function readConversationsPage(
       found.ids.length > pageSize && last ? encodeCursor({ query: cursor.query, page: page + 1, after: last }, deps.cursorSecret) : null
   }
   return { meta, payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])) }
+}
+
+/** A page end of `scope`'s rows: a timestamp in its range and a row id (a defect, not a client, could break this). */
+function liesIn(boundary: PageBoundary, scope: repository.ConversationScope): boolean {
+  if (typeof boundary?.sortAt !== 'string' || !Number.isSafeInteger(boundary.id) || boundary.id < 1) return false
+  const at = Date.parse(`${boundary.sortAt.replace(' ', 'T').slice(0, 23)}Z`)
+  return at >= scope.createdFrom.getTime() && at < scope.createdBefore.getTime()
 }
 
 /** How many rows an export reads at a time. */

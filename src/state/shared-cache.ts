@@ -1,32 +1,50 @@
 // A typed cache over the shared state: values as JSON under hashed keys (any key, even a scope of
 // 70,000 account ids, is 43 characters), a lifetime, and hit/miss counts for /metrics. With a
-// lifetime of 0 it caches nothing.
+// lifetime of 0 it caches nothing. Every value is sealed (src/state/seal.ts): what comes back from
+// the shared state is used only if this deployment stored it under that key, within its lifetime;
+// anything else is a miss, counted, and logged once per cache (never the key or the value).
 import { createHash } from 'node:crypto'
+import type { Seal } from './seal.ts'
 import type { SharedState } from './shared-state.ts'
+
+export interface SharedCacheOptions {
+  /** Told once per cache, the first time a value fails its seal (forged, or sealed with another secret). */
+  readonly onRejected?: (namespace: string) => void
+  /** Milliseconds since the epoch (expiries are compared across instances); specs pass their own. */
+  readonly clock?: () => number
+}
 
 export class SharedCache<V> {
   hits = 0
   misses = 0
+  /** Values read back that failed their seal (each then counted as a miss too). */
+  rejected = 0
+  readonly #clock: () => number
 
   constructor(
     private readonly state: SharedState,
     /** Keeps this cache's keys apart from the others' (`count`, `token`, …). */
-    private readonly namespace: string,
+    readonly namespace: string,
     private readonly ttlMs: number,
-  ) {}
+    private readonly seal: Seal,
+    private readonly options: SharedCacheOptions = {},
+  ) {
+    this.#clock = options.clock ?? Date.now
+  }
 
+  // `s1`: values sealed since issue #26; unsealed values of older versions sit under other keys,
+  // so neither version reads the other's during a rolling upgrade.
   #key(key: string): string {
-    return `kpi:${this.namespace}:${createHash('sha256').update(key).digest('base64url')}`
+    return `kpi:${this.namespace}:s1:${createHash('sha256').update(key).digest('base64url')}`
   }
 
   /** The cached value, or what `load` gives (then cached). Concurrent loads of one key are not merged. */
   async get(key: string, load: () => Promise<V>): Promise<V> {
     if (this.ttlMs <= 0) return load()
-    const cached = await this.state.get(this.#key(key))
+    const cached = await this.#read(key)
     if (cached !== undefined) {
       this.hits++
-      // Wrapped, so that a cached `undefined` (an unknown token) is told from a miss.
-      return (JSON.parse(cached) as { v: V }).v
+      return cached.v
     }
     this.misses++
     const value = await load()
@@ -34,14 +52,38 @@ export class SharedCache<V> {
     return value
   }
 
-  /** The cached value, if fresh; counts no hit or miss. */
+  /** The cached value, if fresh and genuine; counts no hit or miss. */
   async peek(key: string): Promise<V | undefined> {
     if (this.ttlMs <= 0) return undefined
-    const cached = await this.state.get(this.#key(key))
-    return cached === undefined ? undefined : (JSON.parse(cached) as { v: V }).v
+    return (await this.#read(key))?.v
   }
 
   async set(key: string, value: V): Promise<void> {
-    if (this.ttlMs > 0) await this.state.set(this.#key(key), JSON.stringify({ v: value }), this.ttlMs)
+    if (this.ttlMs <= 0) return
+    const stored = this.#key(key)
+    // Wrapped, so that a cached `undefined` (an unknown token) is told from a miss.
+    const sealed = this.seal.seal(stored, JSON.stringify({ v: value }), this.#clock() + this.ttlMs)
+    await this.state.set(stored, sealed, this.ttlMs)
+  }
+
+  async #read(key: string): Promise<{ v: V } | undefined> {
+    const stored = this.#key(key)
+    const raw = await this.state.get(stored)
+    if (raw === undefined) return undefined
+    const opened = this.seal.open(stored, raw, this.#clock())
+    if (!opened.ok) {
+      if (opened.reason === 'forged') this.#reject()
+      return undefined
+    }
+    try {
+      return JSON.parse(opened.payload) as { v: V }
+    } catch {
+      // Sealed by this deployment, so never seen; a miss all the same.
+      return undefined
+    }
+  }
+
+  #reject(): void {
+    if (this.rejected++ === 0) this.options.onRejected?.(this.namespace)
   }
 }
