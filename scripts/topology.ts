@@ -120,6 +120,10 @@ export interface Redis {
   halt(): Promise<void>
   /** Starts a halted server again, on the same port. */
   resume(): Promise<void>
+  /** SIGSTOP: the server hangs (connections accepted by the kernel, nothing answered), as under a stall. */
+  freeze(): void
+  /** SIGCONT: a frozen server answers again, what waited first. */
+  thaw(): void
   stop(): Promise<void>
 }
 
@@ -144,7 +148,7 @@ export async function startRedis(): Promise<Redis> {
     child = undefined
   }
   await start()
-  return { url: `redis://127.0.0.1:${port}`, port, halt, resume: start, stop: halt }
+  return { url: `redis://127.0.0.1:${port}`, port, halt, resume: start, freeze: () => child?.kill('SIGSTOP'), thaw: () => child?.kill('SIGCONT'), stop: halt }
 }
 
 export interface HAProxy {

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 25_000,
       gcIntervalMs: 0,
       redisUrl: undefined,
+      redisCommandTimeoutMs: 50,
       changesLagSeconds: 60,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
@@ -53,6 +54,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ REUSE_PORT: 'true' }).reusePort).toBe(true)
     expect(loadConfig({ REUSE_PORT: '0' }).reusePort).toBe(false)
     expect(() => loadConfig({ REUSE_PORT: 'yes' })).toThrow('REUSE_PORT must be 1 (share the port with other processes that ask for it) or 0 (got "yes")')
+  })
+
+  test('REDIS_COMMAND_TIMEOUT_MS: 50 ms by default, 1 to 10000', () => {
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '20' }).redisCommandTimeoutMs).toBe(20)
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow('REDIS_COMMAND_TIMEOUT_MS must be an integer from 1 to 10000 (got "0")')
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: 'fast' })).toThrow('REDIS_COMMAND_TIMEOUT_MS must be an integer')
   })
 
   test('REDIS_URL: a redis:// or rediss:// URL, never echoed', () => {

@@ -97,6 +97,12 @@ export function createApp(deps: AppDeps) {
       samples: [{ value: state.describe().fallbacks }],
     },
     {
+      name: 'kpi_shared_state_timeouts_total',
+      help: 'Shared state (Redis) commands that waited their whole timeout (REDIS_COMMAND_TIMEOUT_MS); each opened the breaker.',
+      type: 'counter',
+      samples: [{ value: state.describe().timeouts }],
+    },
+    {
       name: 'kpi_shared_state_info',
       help: 'What backs the shared state now: memory, redis, or memory while redis is unavailable.',
       type: 'gauge',

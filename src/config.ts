@@ -67,6 +67,8 @@ export interface Config {
   readonly gcIntervalMs: number
   /** Redis for the state instances share (rate limits, caches, page ends); unset: this process's memory. */
   readonly redisUrl: string | undefined
+  /** A Redis command without an answer within this many ms opens the breaker: memory until Redis answers a probe again. */
+  readonly redisCommandTimeoutMs: number
   /** The changes feed holds back rows updated less than this many seconds ago (late commits). */
   readonly changesLagSeconds: number
 }
@@ -77,6 +79,9 @@ export const DEFAULT_CHANGES_LAG_SECONDS = 60
 /** Under the 30 s an orchestrator usually grants between SIGTERM and SIGKILL. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000
 export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
+
+/** A Redis on the same network answers in well under a millisecond; a hung one should cost a request no more than this, once. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 50
 
 export const DEFAULT_COUNT_CACHE_TTL_MS = 10_000
 export const DEFAULT_TOKEN_CACHE_TTL_MS = 5_000
@@ -135,6 +140,7 @@ export function loadConfig(env: Env): Config {
   })()
   const changesLagSeconds = int('CHANGES_LAG_SECONDS', DEFAULT_CHANGES_LAG_SECONDS, 0, 86_400)
   const redisUrl = env.REDIS_URL?.trim() || undefined
+  const redisCommandTimeoutMs = int('REDIS_COMMAND_TIMEOUT_MS', DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 1, 10_000)
   // The URL may carry a password: never echo it.
   if (redisUrl !== undefined && !/^rediss?:\/\/[^/\s]+/i.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL')
 
@@ -147,7 +153,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, changesLagSeconds })
+  return Object.freeze({ database: Object.freeze(database), host, port, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds })
 }
 
 /**

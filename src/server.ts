@@ -49,7 +49,11 @@ export async function startServer(config: Config): Promise<RunningService> {
   const collector = startCollector(config.gcIntervalMs)
   const metrics = new Metrics()
   // The one place that chooses where shared state lives: Redis for several instances, else memory.
-  const state: SharedState = config.redisUrl ? new RedisState({ url: config.redisUrl, log: writeLine }) : new MemoryState()
+  const state: SharedState = config.redisUrl
+    ? new RedisState({ url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs, log: writeLine })
+    : new MemoryState()
+  // The first connection is opened (or has failed, then the probe carries on) before the first request.
+  if (state instanceof RedisState) await state.ready()
   const app = createApp({
     connection,
     config,

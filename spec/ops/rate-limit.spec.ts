@@ -81,10 +81,10 @@ describe.skipIf(!redisServer || REMOTE_BASE_URL !== undefined)('RateLimiter and 
   })
 
   test('concurrent first calls share one connection, and every hit counts once', async () => {
-    const state = new RedisState({ url: redis.url, log: (line) => lines.push(line) })
     const observer = new RedisClient(redis.url)
+    const before = String(await observer.send('CLIENT', ['LIST'])).trim().split('\n').length
+    const state = new RedisState({ url: redis.url, log: (line) => lines.push(line) })
     try {
-      const before = String(await observer.send('CLIENT', ['LIST'])).trim().split('\n').length
       const counts = await Promise.all(Array.from({ length: 50 }, () => state.hit('kpi:test:concurrent', 60_000)))
       expect(counts.map((window) => window.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
       const after = String(await observer.send('CLIENT', ['LIST'])).trim().split('\n').length
@@ -111,7 +111,7 @@ describe.skipIf(!redisServer || REMOTE_BASE_URL !== undefined)('RateLimiter and 
   })
 
   test('without Redis it answers from memory (logged, counted), and uses Redis again when it is back', async () => {
-    const state = new RedisState({ url: redis.url, retryAfterMs: 100, log: (line) => lines.push(line) })
+    const state = new RedisState({ url: redis.url, probeIntervalMs: 100, log: (line) => lines.push(line) })
     try {
       await state.set('kpi:test:b', 'in redis', 60_000)
       await redis.halt()

@@ -30,6 +30,8 @@ export interface StateHealth {
   readonly backend: string
   /** How often Redis failed and the process's memory answered instead (0 for memory). */
   readonly fallbacks: number
+  /** Commands that waited their whole timeout for Redis (0 for memory): the waits a hung Redis cost requests. */
+  readonly timeouts: number
 }
 
 /** At most this many keys of each kind: a flood of distinct keys evicts the oldest, never grows the process. */
@@ -78,7 +80,7 @@ export class MemoryState implements SharedState {
   }
 
   describe(): StateHealth {
-    return { backend: 'memory', fallbacks: 0 }
+    return { backend: 'memory', fallbacks: 0, timeouts: 0 }
   }
 
   async close(): Promise<void> {}
