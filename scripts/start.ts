@@ -30,7 +30,8 @@ const endpoint = `${service.url}/api/v1/kpi/conversations`
 console.log(`
 KPI Conversations API
   endpoint:    ${endpoint}
-  Swagger UI:  ${service.url}/swagger`)
+  Swagger UI:  ${service.url}/swagger
+  metrics:     ${service.adminUrl}/metrics`)
 if (demo) {
   // The demo database's own token, made by the seed; a real database's tokens are never printed.
   console.log(`  demo token:  ${demo.DEMO_TOKEN}

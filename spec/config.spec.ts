@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       database: { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true },
       host: '127.0.0.1',
       port: 3000,
+      adminHost: '127.0.0.1',
+      adminPort: 9464,
       reusePort: false,
       kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL,
       countCacheTtlMs: 10_000,
@@ -54,6 +56,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ REUSE_PORT: 'true' }).reusePort).toBe(true)
     expect(loadConfig({ REUSE_PORT: '0' }).reusePort).toBe(false)
     expect(() => loadConfig({ REUSE_PORT: 'yes' })).toThrow('REUSE_PORT must be 1 (share the port with other processes that ask for it) or 0 (got "yes")')
+  })
+
+  test('ADMIN_PORT and ADMIN_HOST: the metrics\' listener, 9464 on loopback by default whatever HOST says, never the API\'s port', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' })).toMatchObject({ host: '0.0.0.0', adminHost: '127.0.0.1', adminPort: 9464 })
+    expect(loadConfig({ ADMIN_PORT: '9100', ADMIN_HOST: '10.0.0.5' })).toMatchObject({ adminHost: '10.0.0.5', adminPort: 9100 })
+    expect(loadConfig({ PORT: '0', ADMIN_PORT: '0' })).toMatchObject({ port: 0, adminPort: 0 })
+    expect(() => loadConfig({ PORT: '8080', ADMIN_PORT: '8080' })).toThrow('ADMIN_PORT must differ from PORT (both are 8080)')
+    expect(() => loadConfig({ ADMIN_PORT: '70000' })).toThrow('ADMIN_PORT must be an integer from 0 to 65535 (got "70000")')
   })
 
   test('REDIS_COMMAND_TIMEOUT_MS: 50 ms by default, 1 to 10000', () => {

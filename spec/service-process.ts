@@ -8,6 +8,8 @@ const ROOT = join(import.meta.dir, '..')
 export interface ServiceProcess {
   /** http://127.0.0.1:<port> */
   readonly url: string
+  /** The admin listener (/metrics, /health, /ready): http://127.0.0.1:<ADMIN_PORT> */
+  readonly adminUrl: string
   /** The PID of the process started (for `npm start`, npm's). */
   readonly pid: number
   /** Everything it printed so far. */
@@ -35,11 +37,11 @@ export interface StartOptions {
 
 function spawn(env: Record<string, string | undefined>, { command = START_COMMAND, detached = false }: StartOptions = {}) {
   // Only what is given: no DATABASE_URL or PORT of the developer's shell leaks in.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|KPI_|DB_|REUSE_PORT|npm_)/.test(name)))
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|ADMIN_|KPI_|DB_|REUSE_PORT|npm_)/.test(name)))
   return Bun.spawn([...command], {
     cwd: ROOT,
     detached,
-    env: { ...base, PORT: '0', ...env } as Record<string, string>,
+    env: { ...base, PORT: '0', ADMIN_PORT: '0', ...env } as Record<string, string>,
     stdout: 'pipe',
     stderr: 'pipe',
   })
@@ -66,10 +68,14 @@ export async function startService(
   void read(child.stderr)
   const deadline = Date.now() + timeoutMs
   let url: string | undefined
+  let adminUrl = ''
   while (!url) {
-    const listening = /"message":"listening","url":"([^"]+)"/.exec(output)
+    const listening = /"message":"listening","url":"([^"]+)","admin_url":"([^"]+)"/.exec(output)
     // The banner comes after the listening line; wait for it so specs can read it.
-    if (listening && /Swagger UI:/.test(output)) url = listening[1]
+    if (listening && /Swagger UI:/.test(output)) {
+      url = listening[1]
+      adminUrl = listening[2]!
+    }
     else if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`)
     else if (Date.now() > deadline) {
       child.kill()
@@ -78,6 +84,7 @@ export async function startService(
   }
   return {
     url,
+    adminUrl,
     pid: child.pid,
     output: () => output,
     exited: child.exited,

@@ -11,7 +11,6 @@ import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESP
 import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.routes.ts'
 import { CHANGES_INTEGER_PARAMETERS } from './kpi/changes.model.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
-import { METRICS_RESPONSES, metricsRoutes } from './ops/metrics.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
 import { Seal } from './state/seal.ts'
@@ -32,7 +31,7 @@ export interface AppDeps {
   readonly logError?: (message: string, error: unknown) => void
   /** Where other log lines go (warnings of what the service noticed); stderr unless a spec listens. */
   readonly log?: (line: Record<string, unknown>) => void
-  /** Served at /metrics; the server's handler counts requests into the same one. */
+  /** Where the app's parts report (pool, caches, shared state); the admin listener serves it at /metrics (src/ops/admin.ts). */
   readonly metrics?: Metrics
   /** Where caches live: shared by all instances (Redis) or this process's memory (the default). */
   readonly state?: SharedState
@@ -146,7 +145,6 @@ export function createApp(deps: AppDeps) {
             [`GET ${CHANGES_PATH}`]: CHANGES_RESPONSES,
             'GET /health': HEALTH_RESPONSES,
             'GET /ready': READY_RESPONSES,
-            'GET /metrics': METRICS_RESPONSES,
           },
           headers: RESPONSE_HEADERS,
           integerParameters: [...new Set([...INTEGER_PARAMETERS, ...CHANGES_INTEGER_PARAMETERS])],
@@ -155,7 +153,6 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes(connection, state))
-    .use(metricsRoutes(metrics))
     .use(conversationsRoutes(kpi))
     .use(changesRoutes({ ...kpi, changesLagSeconds: deps.config.changesLagSeconds ?? DEFAULT_CHANGES_LAG_SECONDS }))
 }

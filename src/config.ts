@@ -38,6 +38,12 @@ export interface Config {
   readonly host: string
   readonly port: number
   /**
+   * The operators' listener: /metrics (which the API's port no longer serves), /health and /ready.
+   * Loopback by default: a scraper on the host, or a sidecar, reads it; clients never reach it.
+   */
+  readonly adminHost: string
+  readonly adminPort: number
+  /**
    * Share the port with other processes that ask for it too (SO_REUSEPORT: the kernel spreads
    * connections over them). Off: a port in use is an error, as a second copy started by mistake
    * would otherwise take part of the traffic.
@@ -73,6 +79,8 @@ export interface Config {
   readonly changesLagSeconds: number
 }
 
+/** The admin listener's port (OpenTelemetry's default for a Prometheus endpoint): the metrics' own, off the API's. */
+export const DEFAULT_ADMIN_PORT = 9464
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
 export const DEFAULT_CHANGES_LAG_SECONDS = 60
@@ -111,6 +119,9 @@ export function loadConfig(env: Env): Config {
   }
   const reusePort = reusePortText === '1' || reusePortText === 'true'
   const host = env.HOST?.trim() || '127.0.0.1'
+  const adminPort = int('ADMIN_PORT', DEFAULT_ADMIN_PORT, 0, 65535)
+  const adminHost = env.ADMIN_HOST?.trim() || '127.0.0.1'
+  if (adminPort !== 0 && adminPort === port) problems.push(`ADMIN_PORT must differ from PORT (both are ${port}): the metrics have a listener of their own`)
   const email = env.KPI_TRACKER_EMAIL?.trim() || DEFAULT_KPI_TRACKER_EMAIL
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) problems.push(`KPI_TRACKER_EMAIL must be an email address (got "${email}")`)
 
@@ -153,7 +164,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds })
+  return Object.freeze({ database: Object.freeze(database), host, port, adminHost, adminPort, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds })
 }
 
 /**

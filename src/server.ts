@@ -5,6 +5,7 @@ import { createApp } from './app.ts'
 import { describeDatabase, type Config } from './config.ts'
 import { openDatabase } from './db/dialect.ts'
 import { createHandler, lastResortResponse, type LogLine } from './http.ts'
+import { createAdminApp, createAdminHandler } from './ops/admin.ts'
 import { Metrics } from './ops/metrics.ts'
 import { RateLimiter } from './ops/rate-limit.ts'
 import { InFlight } from './ops/in-flight.ts'
@@ -14,6 +15,8 @@ import { MemoryState, type SharedState } from './state/shared-state.ts'
 
 export interface RunningService {
   readonly url: string
+  /** The admin listener: /metrics, /health, /ready (ADMIN_HOST:ADMIN_PORT). */
+  readonly adminUrl: string
   stop(): Promise<void>
 }
 
@@ -21,9 +24,9 @@ const writeLine = (line: LogLine) => process.stdout.write(`${JSON.stringify({ ti
 
 /** Another process listens on the address, and sharing it (REUSE_PORT) was not asked for. */
 export class AddressInUseError extends Error {
-  constructor(host: string, port: number, options?: { cause?: unknown }) {
+  constructor(host: string, port: number, options?: { cause?: unknown; setting?: 'PORT' | 'ADMIN_PORT' }) {
     super(
-      `address already in use: ${host.includes(':') ? `[${host}]` : host}:${port} has another listener. Stop it, choose another PORT, ` +
+      `address already in use: ${host.includes(':') ? `[${host}]` : host}:${port} has another listener. Stop it, choose another ${options?.setting ?? 'PORT'}, ` +
         'or set REUSE_PORT=1 here and there to share the port on purpose.',
       options,
     )
@@ -73,9 +76,14 @@ export async function startServer(config: Config): Promise<RunningService> {
     draining: () => draining,
     inFlight,
   })
-  let server: ReturnType<typeof Bun.serve>
+  const admin = createAdminHandler(createAdminApp({ connection, state, metrics, logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }) }))
+  type Listener = ReturnType<typeof Bun.serve>
+  let api: Listener | undefined
+  let listening = { host: config.host, port: config.port, setting: 'PORT' as 'PORT' | 'ADMIN_PORT' }
+  let server: Listener
+  let adminServer: Listener
   try {
-    server = Bun.serve({
+    server = api = Bun.serve({
       hostname: config.host,
       port: config.port,
       // Said explicitly: with development off, Bun's default is to share the port (SO_REUSEPORT),
@@ -87,15 +95,29 @@ export async function startServer(config: Config): Promise<RunningService> {
       error: lastResortResponse,
       idleTimeout: 60,
     })
+    listening = { host: config.adminHost, port: config.adminPort, setting: 'ADMIN_PORT' }
+    adminServer = Bun.serve({
+      hostname: config.adminHost,
+      port: config.adminPort,
+      reusePort: config.reusePort,
+      fetch: admin,
+      development: false,
+      error: lastResortResponse,
+      idleTimeout: 60,
+    })
   } catch (error) {
+    // The API's listener started, the admin's did not: nothing may stay open.
+    api?.stop(true)
     collector.stop()
     await connection.destroy()
     await state.close()
-    if ((error as { code?: string }).code === 'EADDRINUSE') throw new AddressInUseError(config.host, config.port, { cause: error })
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new AddressInUseError(listening.host, listening.port, { cause: error, setting: listening.setting })
     throw error
   }
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`
-  writeLine({ level: 'info', message: 'listening', url, database: describeDatabase(database), shared_state: config.redisUrl ? 'redis' : 'memory' })
+  const origin = (host: string, port: number | undefined) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const url = origin(config.host, server.port)
+  const adminUrl = origin(config.adminHost, adminServer.port)
+  writeLine({ level: 'info', message: 'listening', url, admin_url: adminUrl, database: describeDatabase(database), shared_state: config.redisUrl ? 'redis' : 'memory' })
   if (config.redisUrl && config.cursorSecret === undefined) {
     writeLine({
       level: 'warn',
@@ -116,6 +138,7 @@ export async function startServer(config: Config): Promise<RunningService> {
   let stopping: Promise<void> | undefined
   return {
     url,
+    adminUrl,
     stop: () =>
       (stopping ??= (async () => {
         draining = true
@@ -130,6 +153,8 @@ export async function startServer(config: Config): Promise<RunningService> {
           writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', in_flight: inFlight.count })
           await server.stop(true)
         }
+        // The metrics stay readable while the API drains.
+        await adminServer.stop(true)
         collector.stop()
         await connection.destroy()
         await state.close()

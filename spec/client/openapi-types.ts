@@ -40,26 +40,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Prometheus metrics
-         * @description Requests by status, latency, cache lookups and database pool use, in the Prometheus text format. No token.
-         */
-        get: operations["getMetrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/kpi/conversations": {
         parameters: {
             query?: never;
@@ -253,52 +233,6 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "The database is not reachable"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description What was wrong. */
-                        error: string;
-                    };
-                };
-            };
-        };
-    };
-    getMetrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Prometheus text format: kpi_http_requests_total{status}, kpi_http_request_duration_seconds, kpi_cache_lookups_total{cache,result}, kpi_db_pool_connections{state}. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example # HELP kpi_http_requests_total Requests answered, by status.
-                     *     # TYPE kpi_http_requests_total counter
-                     *     kpi_http_requests_total{status="200"} 42
-                     */
-                    "text/plain": string;
-                };
-            };
-            /** @description A request the service cannot use: a malformed Host header, or one sent twice. */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "Bad request: the Host header is malformed or repeated"
                      *     }
                      */
                     "application/json": {

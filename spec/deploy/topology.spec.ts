@@ -19,6 +19,7 @@ import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from 
 import { startHAProxy, startPgBouncer, startRedis, startStandby, type HAProxy, type PgBouncer, type Redis, type Standby } from '../../scripts/topology.ts'
 import { REMOTE_BASE_URL } from '../setup.ts'
 import { startService, type ServiceProcess } from '../service-process.ts'
+import { get as rawGet, rawRequest } from '../raw-http.ts'
 
 const ROOT = join(import.meta.dir, '../..')
 const CONVERSATIONS = 6000
@@ -135,6 +136,48 @@ describe.skipIf(!runnable)('two instances behind HAProxy, reading a hot standby 
     for (let i = 0; i < 6; i++) servedBy.add((await fetch(`${haproxy.url}/ready`)).headers.get('x-served-by') ?? '')
     expect([...servedBy].sort()).toEqual(['instance1', 'instance2'])
     expect(await (await fetch(`${haproxy.url}/ready`)).json()).toEqual({ status: 'ready', shared_state: 'redis' })
+  })
+
+  test('dot segments (plain, encoded, mixed) and backslashes are refused by HAProxy before they reach an instance, which would resolve them', async () => {
+    const port = Number(new URL(haproxy.url).port)
+    const instancePort = Number(new URL(instances[0]!.url).port)
+    const refused = [
+      `${API}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/metrics`,
+      `${API}/.%2e/.%2e/.%2e/.%2e/metrics`,
+      `${API}/%2E%2E/%2E%2E/%2E%2E/%2E%2E/swagger`,
+      `${API}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/swagger/json`,
+      `${API}/../../../../swagger/json`,
+      `${API}/./changes`,
+      '/api\\..\\swagger',
+    ]
+    // The premise: an instance itself resolves them (Bun does, before the service sees the path): the Swagger document.
+    const direct = await rawRequest(instancePort, rawGet(`${API}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/swagger/json`, ['Host: kpi']))
+    expect([direct.status, JSON.parse(direct.body).openapi]).toEqual([200, '3.1.0'])
+    for (const target of refused) {
+      const answer = await rawRequest(port, rawGet(target, ['Host: kpi', `api_access_token: ${TOKENS.suite}`]))
+      expect([target, answer.status, answer.headers['content-type']]).toEqual([target, 400, 'application/json'])
+      expect(JSON.parse(answer.body).error).toStartWith('Bad request: dot segments')
+      expect(answer.headers['x-served-by']).toBeUndefined() // no instance saw it
+    }
+    // What the rule lets through: the API's paths, /metrics under the API's path (another endpoint's), dots inside a segment.
+    for (const target of [`${API}?page_size=1`, `${API}/metrics`, `${API}/changes?start_time=0&x=/../`, '/health']) {
+      const answer = await rawRequest(port, rawGet(target, ['Host: kpi', `api_access_token: ${TOKENS.suite}`]))
+      expect([target, answer.headers['x-served-by']]).toEqual([target, expect.stringMatching(/^instance\d$/)])
+    }
+    // And the metrics are not on the API's port at all, however the path is spelled: the admin listener (loopback) has them.
+    expect((await rawRequest(instancePort, rawGet('/metrics', ['Host: kpi']))).status).toBe(404)
+    expect((await fetch(`${instances[0]!.adminUrl}/metrics`)).status).toBe(200)
+  })
+
+  test('HTTP/1.1 pipelining: an instance closes the connection unanswered (a Bun 1.4.5 bug), HAProxy in front answers every request', async () => {
+    const pipelined = (path: string) =>
+      [1, 2, 3].map((n) => `GET ${path} HTTP/1.1\r\nHost: kpi\r\n${n === 3 ? 'Connection: close\r\n' : ''}\r\n`).join('')
+    const answers = (raw: string) => raw.match(/HTTP\/1\.1 200 /g)?.length ?? 0
+    // The premise (docs/deployment.md says clients must not pipeline to an instance): fewer than three answers.
+    const direct = await rawRequest(Number(new URL(instances[0]!.url).port), pipelined('/ready')).catch(() => ({ raw: '' }))
+    expect(answers(direct.raw)).toBeLessThan(3)
+    const through = await rawRequest(Number(new URL(haproxy.url).port), pipelined('/ready'))
+    expect(answers(through.raw)).toBe(3)
   })
 
   test('through PgBouncer (transaction mode) the service\'s sessions stay read-only and keep the statement timeout, per transaction', async () => {

@@ -1,7 +1,10 @@
-// Cheap re-polling (a strong ETag, If-None-Match → 304 with no body) and Prometheus metrics.
+// Cheap re-polling (a strong ETag, If-None-Match → 304 with no body) and Prometheus metrics, which
+// the admin listener serves (src/ops/admin.ts), never the API's.
 import { describe, expect, test } from 'bun:test'
 import { createHandler } from '../../src/http.ts'
 import { Metrics } from '../../src/ops/metrics.ts'
+import { createAdminApp, createAdminHandler } from '../../src/ops/admin.ts'
+import { MemoryState } from '../../src/state/shared-state.ts'
 import { RateLimiter } from '../../src/ops/rate-limit.ts'
 import { DIALECTS, useDatabase } from '../setup.ts'
 import { contractApp } from '../helpers.ts'
@@ -14,9 +17,11 @@ for (const dialect of DIALECTS) {
     const ctx = useDatabase(dialect)
     const serve = () => {
       const metrics = new Metrics()
-      const handle = createHandler({ app: contractApp(ctx.connection, { metrics }), rateLimiter: new RateLimiter({ limit: 0 }), log: () => {}, metrics })
+      const state = new MemoryState()
+      const handle = createHandler({ app: contractApp(ctx.connection, { metrics, state }), rateLimiter: new RateLimiter({ limit: 0 }), log: () => {}, metrics })
+      const admin = createAdminHandler(createAdminApp({ connection: ctx.connection, state, metrics, logError: () => {} }))
       const send = (path: string, headers: Record<string, string> = {}) => handle(new Request(`http://localhost${path}`, { headers: { api_access_token: TOKENS.kpiTracker, ...headers } }))
-      return send
+      return Object.assign(send, { admin: (path: string) => admin(new Request(`http://localhost${path}`)) })
     }
 
     test('a JSON page carries a strong ETag and Cache-Control: private, no-store; the same page, the same ETag', async () => {
@@ -49,12 +54,12 @@ for (const dialect of DIALECTS) {
       expect((await send(`${PATH}?format=csv`)).headers.get('etag')).toBeNull()
     })
 
-    test('/metrics: Prometheus text with requests by status, the latency histogram and cache lookups (and the pool on PostgreSQL)', async () => {
+    test('/metrics on the admin listener: Prometheus text with requests by status, the latency histogram and cache lookups (and the pool on PostgreSQL)', async () => {
       const send = serve()
       await send(`${PATH}?page_size=2`)
       await send(`${PATH}?page_size=2&page=2`) // the same count: a cache hit
       await send(`${PATH}?since=x`)
-      const response = await send('/metrics')
+      const response = await send.admin('/metrics')
       expect(response.status).toBe(200)
       expect(response.headers.get('content-type')).toStartWith('text/plain; version=0.0.4')
       const text = await response.text()
@@ -66,6 +71,19 @@ for (const dialect of DIALECTS) {
       expect(text).toContain('kpi_cache_lookups_total{cache="count",result="miss"} 1')
       if (dialect === 'postgres') expect(text).toMatch(/kpi_db_pool_connections\{state="total"\} \d+/)
       for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [\d.e+-]+)$/)
+    })
+
+    test('the API\'s handler does not serve /metrics, by any spelling of the path; the admin listener has /health and /ready too', async () => {
+      const send = serve()
+      for (const path of ['/metrics', '/api/%2e%2e/metrics', '/api/v1/kpi/conversations/%2e%2e/%2e%2e/%2e%2e/%2e%2e/metrics', '/api/.%2e/metrics', '/METRICS']) {
+        const response = await send(path)
+        expect([path, response.status]).toEqual([path, 404])
+        expect(await response.text()).not.toContain('kpi_http_requests_total')
+      }
+      expect((await send.admin('/health')).status).toBe(200)
+      expect(await (await send.admin('/ready')).json()).toEqual({ status: 'ready', shared_state: 'memory' })
+      const unknown = await send.admin('/swagger')
+      expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'Resource could not be found' }])
     })
   })
 }

@@ -120,7 +120,28 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('hostile requests, against the se
     expect(line).toMatchObject({ message: 'request', status: 400, method: 'GET', path: '/ready', query: 'page=2' })
     // The demo's banner prints its token for the newcomer; no log line holds it.
     expect(logLines(service).map((entry) => JSON.stringify(entry)).join('\n')).not.toContain(DEMO_TOKEN)
-    const metrics = await (await fetch(`${service.url}/metrics`)).text()
+    const metrics = await (await fetch(`${service.adminUrl}/metrics`)).text()
     expect(metrics).toMatch(/kpi_http_requests_total\{status="400"\} [1-9]/)
+  })
+
+  test('dot segments, plain or encoded, never reach the metrics through the API\'s port (Bun collapses them before the service sees the path): 404', async () => {
+    for (const target of [
+      '/metrics',
+      '/api/%2e%2e/metrics',
+      `${API}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/metrics`,
+      `${API}/.%2e/.%2e/.%2e/.%2e/metrics`,
+      `${API}/../../../../metrics`,
+      '/api\\..\\metrics',
+    ]) {
+      const answer = await rawRequest(port, get(target, ['Host: kpi']))
+      expect([target, answer.status]).toEqual([target, 404])
+      expect(answer.body).not.toContain('kpi_http_requests_total')
+    }
+    // They are on the admin listener, on loopback.
+    expect(new URL(service.adminUrl).hostname).toBe('127.0.0.1')
+    const admin = Number(new URL(service.adminUrl).port)
+    expect(admin).not.toBe(port)
+    const metrics = await rawRequest(admin, get('/metrics', ['Host: kpi']))
+    expect([metrics.status, metrics.body]).toEqual([200, expect.stringContaining('kpi_http_requests_total')])
   })
 })

@@ -130,7 +130,7 @@ export function swaggerDocs(info: DocsInfo) {
           servers: [{ url: '/', description: 'The service that serves this document' }],
           tags: [
             { name: 'KPI', description: 'Conversation data of the VBET accounts' },
-            { name: 'Operations', description: 'Liveness, readiness and metrics, for orchestrators and scrapers; no token.' },
+            { name: 'Operations', description: 'Liveness and readiness, for orchestrators and load balancers; no token. (Metrics are on the admin listener, ADMIN_PORT.)' },
           ],
           components: {
             securitySchemes: {
