@@ -3,27 +3,14 @@
 // at a deliberately broken deployment (a proxy that stops clamping page_size): the suite must fail
 // and name the rule.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { DEMO_TOKEN, demoDataSet } from '../fixtures/demo-data-set.ts'
 import { REMOTE_BASE_URL } from './setup.ts'
+import { runRemoteSuite as runSuite, suiteCount as count } from './remote-suite.ts'
 import { startService, type ServiceProcess } from './service-process.ts'
 
-const ROOT = join(import.meta.dir, '..')
 const demo = demoDataSet({ conversations: 1 }) // only for its account ids
 
-async function runRemoteSuite(baseUrl: string, extra: Record<string, string> = {}) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(KPI_|TEST_DATABASE_URL|DIALECTS)/.test(name)))
-  const child = Bun.spawn([process.execPath, 'test', 'spec/contract'], {
-    cwd: ROOT,
-    env: { ...env, KPI_BASE_URL: baseUrl, KPI_TOKEN: DEMO_TOKEN, ...extra } as Record<string, string>,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
-  return { code, output: out + err }
-}
-
-const count = (output: string, word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}$`, 'm').exec(output)?.[1] ?? -1)
+const runRemoteSuite = (baseUrl: string, extra: Record<string, string> = {}) => runSuite(baseUrl, { KPI_TOKEN: DEMO_TOKEN, ...extra })
 
 describe.skipIf(REMOTE_BASE_URL !== undefined)('the contract suite in remote mode', () => {
   let service: ServiceProcess

@@ -26,20 +26,22 @@ export interface Exited {
 }
 
 /** What `npm start` runs. */
-export const START_COMMAND: readonly string[] = [process.execPath, join(ROOT, 'scripts/start.ts')]
+export const START_COMMAND: readonly string[] = [process.execPath, join(ROOT, 'scripts/start.ts'), '--demo']
 
 export interface StartOptions {
   /** The command line (default: what `npm start` runs). */
   readonly command?: readonly string[]
   /** In a process group of its own, as a terminal's foreground job is (a group signal is then the spec's to send). */
   readonly detached?: boolean
+  /** The working directory (default: the project's root, where `npm start` runs). */
+  readonly cwd?: string
 }
 
-function spawn(env: Record<string, string | undefined>, { command = START_COMMAND, detached = false }: StartOptions = {}) {
+function spawn(env: Record<string, string | undefined>, { command = START_COMMAND, detached = false, cwd = ROOT }: StartOptions = {}) {
   // Only what is given: no DATABASE_URL or PORT of the developer's shell leaks in.
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|PORT|HOST|ADMIN_|KPI_|DB_|REUSE_PORT|npm_)/.test(name)))
   return Bun.spawn([...command], {
-    cwd: ROOT,
+    cwd,
     detached,
     env: { ...base, PORT: '0', ADMIN_PORT: '0', ...env } as Record<string, string>,
     stdout: 'pipe',

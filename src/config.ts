@@ -1,13 +1,17 @@
 // Configuration: read from the environment once at start, validated, frozen, and passed in.
 // Nothing else in the service reads process.env. Every problem is reported at once, by variable name.
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import type { PoolMode } from './db/postgres-pool.ts'
 import { ConfigError } from './errors.ts'
 
 export const DEFAULT_KPI_TRACKER_EMAIL = 'kpi_tracker@vbet.com'
 
-/** The embedded SQLite database the service uses (and creates with demo data) when DATABASE_URL is unset. */
-export const DEFAULT_SQLITE_FILE = fileURLToPath(new URL('../data/kpi-conversations.sqlite', import.meta.url))
+/**
+ * The demo's SQLite database, used (and created with demo data) when DATABASE_URL is unset and the
+ * demo is asked for: `data/kpi-conversations.sqlite` in the current directory (`npm start` runs in
+ * the project's root). Not beside the code: inside the compiled executable that is read-only.
+ */
+export const DEFAULT_SQLITE_FILE = resolve('data', 'kpi-conversations.sqlite')
 
 export type DatabaseConfig = SqliteConfig | PostgresConfig
 
@@ -15,7 +19,7 @@ export interface SqliteConfig {
   readonly dialect: 'sqlite'
   /** A file path, or ':memory:'. */
   readonly filename: string
-  /** True for the embedded default file: the only database the start script may create and seed. */
+  /** True when DATABASE_URL is unset (the demo's file): the only database the start script may create and seed. */
   readonly isEmbeddedDefault: boolean
 }
 

@@ -43,7 +43,7 @@ export async function startServer(config: Config): Promise<RunningService> {
   if (database.dialect === 'sqlite' && database.filename !== ':memory:' && !existsSync(database.filename)) {
     throw new Error(
       `SQLite database ${database.filename} does not exist. The service only reads; create one with ` +
-        '`bun scripts/migrate.ts` and `bun scripts/seed.ts`, or run `npm start` with DATABASE_URL unset for the demo.',
+        '`bun scripts/migrate.ts` and `bun scripts/seed.ts`, or leave DATABASE_URL unset and start with --demo (as `npm start` does) for the demo.',
     )
   }
   // A problem of the deployment the database layer works around (statements run where they were

@@ -7,7 +7,6 @@
 // items_count and share the rate limit; recovery conflicts give no 500 and a whole export; losing
 // Redis, and then the primary (the standby promoted), the deployment keeps answering.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { openDatabase, type Connection } from '../../src/db/dialect.ts'
@@ -17,11 +16,11 @@ import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
 import { insertDataSet, insertRows } from '../../fixtures/insert.ts'
 import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.ts'
 import { startHAProxy, startPgBouncer, startRedis, startStandby, type HAProxy, type PgBouncer, type Redis, type Standby } from '../../scripts/topology.ts'
+import { runRemoteSuite, suiteCount } from '../remote-suite.ts'
 import { REMOTE_BASE_URL } from '../setup.ts'
 import { startService, type ServiceProcess } from '../service-process.ts'
 import { get as rawGet, rawRequest } from '../raw-http.ts'
 
-const ROOT = join(import.meta.dir, '../..')
 const CONVERSATIONS = 6000
 const API = '/api/v1/kpi/conversations'
 const RATE_LIMIT = 300
@@ -223,18 +222,14 @@ describe.skipIf(!runnable)('two instances behind HAProxy, reading a hot standby 
   })
 
   test('the remote contract suite through the balancer: green', async () => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(KPI_|TEST_DATABASE_URL|DIALECTS)/.test(name)))
-    const child = Bun.spawn([process.execPath, 'test', 'spec/contract'], {
-      cwd: ROOT,
-      env: { ...env, KPI_BASE_URL: haproxy.url, KPI_TOKEN: TOKENS.suite, KPI_ACCOUNT_ID: String(demo.vbetAccountIds[0]), KPI_FOREIGN_ACCOUNT_ID: String(demo.otherAccountIds[0]) } as Record<string, string>,
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const { code, output } = await runRemoteSuite(haproxy.url, {
+      KPI_TOKEN: TOKENS.suite,
+      KPI_ACCOUNT_ID: String(demo.vbetAccountIds[0]),
+      KPI_FOREIGN_ACCOUNT_ID: String(demo.otherAccountIds[0]),
     })
-    const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
-    const output = out + err
     if (code !== 0) console.log(output.slice(-5000))
     expect(output).toContain('[remote] contract invariants')
-    expect(Number(/^\s*(\d+) fail$/m.exec(output)?.[1] ?? -1)).toBe(0)
+    expect(suiteCount(output, 'fail')).toBe(0)
     expect(code).toBe(0)
   }, 120_000)
 

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'bun:test'
 import { Value } from '@sinclair/typebox/value'
 import { ConversationsPage } from '../../src/kpi/conversations.model.ts'
 import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
-import { runServiceExpectingExit, startService } from '../service-process.ts'
+import { runServiceExpectingExit, START_COMMAND, startService } from '../service-process.ts'
 
 describe('npm start', () => {
   test('serves the demo database, prints the endpoint, the Swagger UI and the demo token, and stops on SIGTERM with 0', async () => {
@@ -53,6 +53,14 @@ describe('npm start', () => {
     } finally {
       await service.stop()
     }
+  })
+
+  test('without DATABASE_URL and without --demo (the executable as a deployment runs it): exit 1, saying what to set', async () => {
+    const { code, output } = await runServiceExpectingExit({ DATABASE_URL: undefined }, { command: START_COMMAND.filter((arg) => arg !== '--demo') })
+    expect(code).toBe(1)
+    expect(output).toContain('DATABASE_URL is not set: nothing to serve')
+    expect(output).toContain('--demo')
+    expect(output).not.toContain('listening')
   })
 
   test('a SQLite file that does not exist is not created: exit 1 with a message that says what to do', async () => {

@@ -1,12 +1,12 @@
 // Swagger UI at /swagger and the OpenAPI document at /swagger/json, generated from the routes'
 // TypeBox schemas by @elysiajs/swagger. The plugin's page loads Swagger UI from a public CDN,
 // which the networks this service runs in often cannot reach; so /swagger is answered with the
-// same page pointing at Swagger UI's files served from this project's own swagger-ui-dist.
+// same page pointing at Swagger UI's files served from this project's own swagger-ui-dist
+// (swagger-assets.ts: embedded in the compiled executable).
 import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { finishOpenApi, type DocumentDocs } from './openapi.ts'
+import { SWAGGER_UI_ASSETS } from './swagger-assets.ts'
 
 export const SWAGGER_PATH = '/swagger'
 export const API_TOKEN_SCHEME = 'api_access_token'
@@ -15,13 +15,6 @@ export const API_TOKEN_DASHED_SCHEME = 'api_access_token_dashed'
 export const API_TOKEN_SECURITY: Array<Record<string, string[]>> = [{ [API_TOKEN_SCHEME]: [] }, { [API_TOKEN_DASHED_SCHEME]: [] }]
 export const OPENAPI_PATH = '/swagger/json'
 const ASSETS_PATH = '/swagger/assets'
-
-const ASSET_DIR = dirname(fileURLToPath(import.meta.resolve('swagger-ui-dist/package.json')))
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-}
 
 export interface DocsInfo {
   readonly title: string
@@ -155,13 +148,13 @@ export function swaggerDocs(info: DocsInfo) {
       `${ASSETS_PATH}/:file`,
       ({ params, set }) => {
         if (params.file === INIT_SCRIPT) return new Response(init, { headers: { 'content-type': 'text/javascript; charset=utf-8' } })
-        const type = ASSETS[params.file]
-        if (type === undefined) {
+        const asset = Object.hasOwn(SWAGGER_UI_ASSETS, params.file) ? SWAGGER_UI_ASSETS[params.file] : undefined
+        if (asset === undefined) {
           set.status = 404
           return { error: 'Resource could not be found' }
         }
-        return new Response(Bun.file(join(ASSET_DIR, params.file)), {
-          headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' },
+        return new Response(Bun.file(asset.path), {
+          headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=86400' },
         })
       },
       { detail: { hide: true } },
