@@ -41,7 +41,10 @@ const stopPostgres = async () => {
 process.on('SIGINT', () => void stopPostgres().then(() => process.exit(130)))
 process.on('SIGTERM', () => void stopPostgres().then(() => process.exit(143)))
 
-const child = Bun.spawn([bunBin, 'test', ...args], {
+// Bun reads no default timeout from bunfig.toml: 60 s a spec unless the arguments say otherwise
+// (starting processes and seeding a throwaway PostgreSQL on a loaded machine exceed Bun's 5 s).
+const timeout = args.some((arg) => arg.startsWith('--timeout')) ? [] : ['--timeout', '60000']
+const child = Bun.spawn([bunBin, 'test', ...timeout, ...args], {
   env: { ...process.env, ...(databaseUrl ? { TEST_DATABASE_URL: databaseUrl } : {}) },
   stdout: 'pipe',
   stderr: 'pipe',

@@ -97,7 +97,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('a port in use', () => {
     } finally {
       holder.stop(true)
     }
-  })
+  }, 30_000)
 
   test('a second service on the port of a running one is refused too', async () => {
     const first = await startService()
@@ -105,7 +105,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('a port in use', () => {
     const { code, output } = await runServiceExpectingExit({ PORT: String(portOf(first)) })
     expect(code).toBe(1)
     expect(output).toContain('address already in use')
-  })
+  }, 30_000)
 
   test('is shared when both ask for it (REUSE_PORT=1): both listen and answer', async () => {
     const first = await startService({ REUSE_PORT: '1' })
@@ -117,5 +117,5 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('a port in use', () => {
     expect(await first.stop()).toBe(0)
     // The other still holds the port, and answers on it.
     expect((await fetch(`${second.url}/health`)).status).toBe(200)
-  })
+  }, 30_000)
 })

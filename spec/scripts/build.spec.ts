@@ -45,7 +45,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('npm run build: the executable', 
     const { code, output } = await runServiceExpectingExit({ DATABASE_URL: undefined }, { command: [executable], cwd: runDir })
     expect(code).toBe(1)
     expect(output).toContain('DATABASE_URL is not set: nothing to serve')
-  })
+  }, 30_000)
 
   test('reads no .env from the folder it starts in: its configuration is its environment', async () => {
     await Bun.write(join(runDir, '.env'), 'DATABASE_URL=sqlite:/nonexistent/from-dotenv.sqlite\nPORT=eighty\n')
@@ -57,7 +57,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('npm run build: the executable', 
     } finally {
       rmSync(join(runDir, '.env'))
     }
-  })
+  }, 30_000)
 
   test('--demo: the demo database in ./data, Swagger UI\'s files and the OpenAPI document from inside the executable; SIGTERM stops it with 0', async () => {
     const service = await start({ DATABASE_URL: undefined }, ['--demo'])
@@ -79,7 +79,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('npm run build: the executable', 
 
     expect(await service.stop()).toBe(0)
     expect(service.output()).toContain('"message":"stopped"')
-  })
+  }, 30_000)
 
   describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] with DATABASE_URL', () => {
     let database: TestDatabase | undefined

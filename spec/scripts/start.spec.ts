@@ -53,7 +53,7 @@ describe('npm start', () => {
     } finally {
       await service.stop()
     }
-  })
+  }, 30_000)
 
   test('without DATABASE_URL and without --demo (the executable as a deployment runs it): exit 1, saying what to set', async () => {
     const { code, output } = await runServiceExpectingExit({ DATABASE_URL: undefined }, { command: START_COMMAND.filter((arg) => arg !== '--demo') })
@@ -61,7 +61,7 @@ describe('npm start', () => {
     expect(output).toContain('DATABASE_URL is not set: nothing to serve')
     expect(output).toContain('--demo')
     expect(output).not.toContain('listening')
-  })
+  }, 30_000)
 
   test('a SQLite file that does not exist is not created: exit 1 with a message that says what to do', async () => {
     const { code, output } = await runServiceExpectingExit({ DATABASE_URL: 'sqlite:/nonexistent/kpi.sqlite' })
