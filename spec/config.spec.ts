@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       redisCommandTimeoutMs: 50,
       changesLagSeconds: 60,
+      changesRetentionDays: 30,
     })
     expect(DEFAULT_SQLITE_FILE).toEndWith('/data/kpi-conversations.sqlite')
     expect(Object.isFrozen(config)).toBe(true)
@@ -105,6 +106,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ GC_INTERVAL_MS: '50' })).toThrow('GC_INTERVAL_MS must be 0 (off) or an integer from 100 to 600000 (got "50")')
     expect(() => loadConfig({ GC_INTERVAL_MS: 'often' })).toThrow('GC_INTERVAL_MS')
   })
+  test('CHANGES_RETENTION_DAYS: 30 by default, any number of days above 0, fractions allowed', () => {
+    expect(loadConfig({ CHANGES_RETENTION_DAYS: '7' }).changesRetentionDays).toBe(7)
+    expect(loadConfig({ CHANGES_RETENTION_DAYS: '0.5' }).changesRetentionDays).toBe(0.5)
+    for (const bad of ['0', '-1', 'month', '1e3', '40000']) {
+      expect(() => loadConfig({ CHANGES_RETENTION_DAYS: bad })).toThrow(`CHANGES_RETENTION_DAYS must be a number of days above 0, at most 36500, fractions allowed (got "${bad}")`)
+    }
+  })
+
   test('cache lifetimes, 0 turning a cache off', () => {
     expect(loadConfig({ COUNT_CACHE_TTL_MS: '0', TOKEN_CACHE_TTL_MS: '250' })).toMatchObject({ countCacheTtlMs: 0, tokenCacheTtlMs: 250 })
     expect(() => loadConfig({ COUNT_CACHE_TTL_MS: '-1' })).toThrow('COUNT_CACHE_TTL_MS must be an integer')

@@ -7,13 +7,20 @@ import { CONTRACT_NOW, TOKENS } from '../fixtures/contract-data-set.ts'
 
 export type TestApp = ReturnType<typeof createApp>
 
-/** The app over a connection, with the contract suite's pinned clock and the default KPI tracker email. */
+/**
+ * The app over a connection, with the contract suite's pinned clock and the default KPI tracker
+ * email. The pinned clock stands for the database's too (the changes feed's plain mode reads the
+ * database's time; spec/contract/changes-clock.spec.ts checks that the real app does).
+ */
 export function contractApp(connection: Connection, overrides: Partial<AppDeps> = {}): TestApp {
+  const now = overrides.now ?? (() => CONTRACT_NOW)
   return createApp({
     connection,
     config: { kpiTrackerEmail: DEFAULT_KPI_TRACKER_EMAIL },
-    now: () => CONTRACT_NOW,
+    now,
+    feedClock: async () => ({ now: now().getTime() / 1000, replayed: undefined }),
     logError: () => {},
+    log: () => {},
     ...overrides,
   })
 }

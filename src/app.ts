@@ -2,13 +2,14 @@
 // connection and the configuration) with no side effects, so specs build as many as they like.
 import { randomBytes } from 'node:crypto'
 import { Elysia } from 'elysia'
-import { DEFAULT_CHANGES_LAG_SECONDS, DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
+import { DEFAULT_CHANGES_LAG_SECONDS, DEFAULT_CHANGES_RETENTION_DAYS, DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
 import type { Connection } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
 import { ApiError, DatabaseMisconfiguredError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { INTEGER_PARAMETERS, PARAMETER_RULES } from './kpi/conversations.model.ts'
 import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
 import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.routes.ts'
+import type { ChangesDeps } from './kpi/changes.service.ts'
 import { CHANGES_INTEGER_PARAMETERS } from './kpi/changes.model.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
@@ -17,6 +18,7 @@ import { Seal } from './state/seal.ts'
 import { SharedCache } from './state/shared-cache.ts'
 import { MemoryState, type SharedState } from './state/shared-state.ts'
 import { Metrics } from './ops/metrics.ts'
+import { CaptureProbe } from './sync/capture-probe.ts'
 import type { PageBoundary } from './kpi/conversations.repository.ts'
 import type { TokenOwner } from './kpi/conversations.rules.ts'
 import packageJson from '../package.json' with { type: 'json' }
@@ -24,13 +26,17 @@ import packageJson from '../package.json' with { type: 'json' }
 export interface AppDeps {
   readonly connection: Connection
   readonly config: Pick<Config, 'kpiTrackerEmail'> &
-    Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs' | 'cursorSecret' | 'changesLagSeconds'>>
+    Partial<Pick<Config, 'countCacheTtlMs' | 'tokenCacheTtlMs' | 'pageBoundaryTtlMs' | 'cursorSecret' | 'changesLagSeconds' | 'changesRetentionDays'>>
   /** The clock for the defaults of since/until; the real one unless a spec pins it. */
   readonly now?: () => Date
   /** Where unexpected errors are reported (never with a token); stderr unless a spec listens. */
   readonly logError?: (message: string, error: unknown) => void
-  /** Where other log lines go (warnings of what the service noticed); stderr unless a spec listens. */
+  /** Where other log lines go (warnings of what the service noticed, the change capture found or gone); stderr unless a spec listens. */
   readonly log?: (line: Record<string, unknown>) => void
+  /** Whether the changes feed can be exact (the change capture); one per connection unless a spec brings its own. */
+  readonly capture?: CaptureProbe
+  /** The changes feed's clock in plain mode: the database's, unless a spec simulates time. */
+  readonly feedClock?: ChangesDeps['feedClock']
   /** Where the app's parts report (pool, caches, shared state); the admin listener serves it at /metrics (src/ops/admin.ts). */
   readonly metrics?: Metrics
   /** Where caches live: shared by all instances (Redis) or this process's memory (the default). */
@@ -44,6 +50,7 @@ export function createApp(deps: AppDeps) {
   const logError = deps.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'error', message, error: String(error) })))
 
   const log = deps.log ?? ((line) => console.error(JSON.stringify(line)))
+  const capture = deps.capture ?? new CaptureProbe(connection, { log })
 
   const metrics = deps.metrics ?? new Metrics()
   const state = deps.state ?? new MemoryState()
@@ -154,7 +161,15 @@ export function createApp(deps: AppDeps) {
     )
     .use(healthRoutes(connection, state))
     .use(conversationsRoutes(kpi))
-    .use(changesRoutes({ ...kpi, changesLagSeconds: deps.config.changesLagSeconds ?? DEFAULT_CHANGES_LAG_SECONDS }))
+    .use(
+      changesRoutes({
+        ...kpi,
+        capture,
+        feedClock: deps.feedClock,
+        changesLagSeconds: deps.config.changesLagSeconds ?? DEFAULT_CHANGES_LAG_SECONDS,
+        changesRetentionDays: deps.config.changesRetentionDays ?? DEFAULT_CHANGES_RETENTION_DAYS,
+      }),
+    )
 }
 
 export type App = ReturnType<typeof createApp>

@@ -79,8 +79,10 @@ export interface Config {
   readonly redisUrl: string | undefined
   /** A Redis command without an answer within this many ms opens the breaker: memory until Redis answers a probe again. */
   readonly redisCommandTimeoutMs: number
-  /** The changes feed holds back rows updated less than this many seconds ago (late commits). */
+  /** The changes feed holds back rows updated less than this many seconds ago (late commits; plain mode). */
   readonly changesLagSeconds: number
+  /** An exact changes-feed cursor older than this many days is 410 (the change capture prunes its log). */
+  readonly changesRetentionDays: number
 }
 
 /** The admin listener's port (OpenTelemetry's default for a Prometheus endpoint): the metrics' own, off the API's. */
@@ -88,6 +90,7 @@ export const DEFAULT_ADMIN_PORT = 9464
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
 export const DEFAULT_CHANGES_LAG_SECONDS = 60
+export const DEFAULT_CHANGES_RETENTION_DAYS = 30
 /** Under the 30 s an orchestrator usually grants between SIGTERM and SIGKILL. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000
 export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
@@ -154,6 +157,16 @@ export function loadConfig(env: Env): Config {
     return Number(raw)
   })()
   const changesLagSeconds = int('CHANGES_LAG_SECONDS', DEFAULT_CHANGES_LAG_SECONDS, 0, 86_400)
+  const changesRetentionDays = (() => {
+    const raw = env.CHANGES_RETENTION_DAYS?.trim()
+    if (raw === undefined || raw === '') return DEFAULT_CHANGES_RETENTION_DAYS
+    // Fractions allowed (0.5: twelve hours), as the capture's --retention-days.
+    if (!/^\d+(\.\d+)?$/.test(raw) || !(Number(raw) > 0) || Number(raw) > 36_500) {
+      problems.push(`CHANGES_RETENTION_DAYS must be a number of days above 0, at most 36500, fractions allowed (got "${raw}")`)
+      return DEFAULT_CHANGES_RETENTION_DAYS
+    }
+    return Number(raw)
+  })()
   const redisUrl = env.REDIS_URL?.trim() || undefined
   const redisCommandTimeoutMs = int('REDIS_COMMAND_TIMEOUT_MS', DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 1, 10_000)
   // The URL may carry a password: never echo it.
@@ -168,7 +181,7 @@ export function loadConfig(env: Env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, adminHost, adminPort, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds })
+  return Object.freeze({ database: Object.freeze(database), host, port, adminHost, adminPort, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds, changesRetentionDays })
 }
 
 /**

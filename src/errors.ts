@@ -55,6 +55,13 @@ export class MethodNotAllowedError extends ApiError {
   }
 }
 
+/** 410: a changes-feed cursor older than the change capture keeps: the walk must start again. */
+export class GoneError extends ApiError {
+  constructor(message: string) {
+    super(410, 'GONE', message)
+  }
+}
+
 /** 503: the database did not answer in time or refused; the client may retry. */
 export class ServiceUnavailableError extends ApiError {
   constructor(message = 'The database is unavailable; try again shortly', options?: { cause?: unknown }) {

@@ -42,13 +42,16 @@ for (const dialect of DIALECTS) {
       expect(response.status).toBe(200)
       expect(Value.Check(ChangesPage, response.body)).toBe(true)
       expect(ids(response)).toEqual(FEED_ALL)
-      expect(response.body.meta).toEqual({ page_size: 100, next_cursor: expect.any(String), end_of_stream: true, end_time: END_TIME })
-      // The same item as the documented endpoint gives, plus when it last changed.
+      // No change capture in this database: plain mode, and the page says so.
+      expect(response.body.meta).toEqual({ page_size: 100, next_cursor: expect.any(String), end_of_stream: true, end_time: END_TIME, exact: false })
+      // The same item as the documented endpoint gives, plus when it last changed, and deleted: false.
       const documented = await conversations(app(), { ...EVERYTHING, page_size: 1000 })
       const item = response.body.payload.find((entry: { id: number }) => entry.id === 101)
-      const { updated_time, ...rest } = item
+      const { updated_time, deleted, ...rest } = item
       expect(rest).toEqual(documented.body.payload.find((entry: { id: number }) => entry.id === 101))
       expect(updated_time).toBe('2026-01-10T08:30:00Z')
+      expect(deleted).toBe(false)
+      expect(Object.keys(item)).toEqual([...Object.keys(rest), 'updated_time', 'deleted'])
     })
 
     test('ties on updated_at go by id (104 before 105, 103 before 201)', async () => {
@@ -141,13 +144,13 @@ for (const dialect of DIALECTS) {
       expect((await request(app(), `${CHANGES}?start_time=0`, { method: 'POST' })).status).toBe(405)
     })
 
-    test('format=csv and ndjson: the feed to end_time, updated_time last, and X-Next-Cursor resumes right after it', async () => {
+    test('format=csv and ndjson: the feed to end_time, updated_time and deleted last, and X-Next-Cursor resumes right after it', async () => {
       const csv = await changes(app(), { start_time: EVERYTHING.since, format: 'csv' })
       expect(csv.status).toBe(200)
       const lines = csv.text.split('\r\n')
-      expect(lines[0]).toEndWith(',contact_identifier,updated_time')
+      expect(lines[0]).toEndWith(',contact_identifier,updated_time,deleted')
       expect(lines.slice(1, -1).map((line) => Number(line.split(',')[0]))).toEqual(FEED_ALL)
-      expect(lines.find((line) => line.startsWith('101,'))).toEndWith(',2026-01-10T08:30:00Z')
+      expect(lines.find((line) => line.startsWith('101,'))).toEndWith(',2026-01-10T08:30:00Z,false')
       expect(csv.headers.get('content-disposition')).toStartWith('attachment; filename="kpi-conversation-changes_')
       const ndjson = await changes(app(), { start_time: EVERYTHING.since, format: 'ndjson' })
       expect(ndjson.text.trim().split('\n').map((line) => JSON.parse(line).id)).toEqual(FEED_ALL)

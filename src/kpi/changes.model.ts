@@ -49,21 +49,52 @@ export const CHANGES_PARAMETER_RULES: Record<keyof ChangesQuery, string> = {
   format: 'format must be json, csv or ndjson',
 }
 
-export const ChangeItem = Type.Object({
-  ...ConversationItem.properties,
-  updated_time: Type.String({ format: 'date-time', description: 'When the conversation last changed (updated_at; ISO 8601, UTC, to the second).', examples: ['2026-01-11T09:00:00Z'] }),
-})
+const updatedTime = (description: string) => Type.String({ format: 'date-time', description, examples: ['2026-01-11T09:00:00Z'] })
+
+/** A conversation as it is now: the documented endpoint's item, when it last changed, and deleted: false. */
+export const LiveChangeItem = Type.Object(
+  {
+    ...ConversationItem.properties,
+    updated_time: updatedTime('When the conversation last changed (updated_at; ISO 8601, UTC, to the second). Informative: the feed\'s order is its own.'),
+    deleted: Type.Literal(false, { description: 'false: upsert this conversation by id.' }),
+  },
+  { title: 'LiveChangeItem' },
+)
+export type LiveChangeItem = Static<typeof LiveChangeItem>
+
+/** A conversation deleted (exact mode only): its id, its account, when, and deleted: true. */
+export const DeletedChangeItem = Type.Object(
+  {
+    id: Type.Integer({ description: 'The deleted conversation: delete it by id.', examples: [101] }),
+    account_id: Type.Integer({ description: 'The account it belonged to.', examples: [3] }),
+    deleted: Type.Literal(true, { description: 'true: the conversation was deleted.' }),
+    updated_time: updatedTime('When it was deleted: a time within the deleting transaction (ISO 8601, UTC, to the second).'),
+  },
+  { title: 'DeletedChangeItem' },
+)
+export type DeletedChangeItem = Static<typeof DeletedChangeItem>
+
+export const ChangeItem = Type.Union([LiveChangeItem, DeletedChangeItem])
 export type ChangeItem = Static<typeof ChangeItem>
+
+const accountIds = (description: string) => Type.Optional(Type.Array(Type.Integer(), { minItems: 1, description }))
 
 export const ChangesPage = Type.Object({
   meta: Type.Object({
     page_size: Type.Integer({ description: 'Effective page size (after clamping).', examples: [100] }),
     next_cursor: Type.String({ description: 'Where this page ended: send it as cursor for the next page, now or later. Always given.' }),
-    end_of_stream: Type.Boolean({ description: 'True when this page reached end_time: the feed is complete up to it; resume later with next_cursor.' }),
+    end_of_stream: Type.Boolean({ description: 'True when this page reached the end of what the feed can serve now: resume later with next_cursor.' }),
     end_time: Type.Integer({
-      description: 'Unix seconds: the feed is complete up to (not including) this instant, CHANGES_LAG_SECONDS before now; younger changes come later.',
+      description:
+        'Unix seconds, the database\'s clock. Plain mode: the feed is complete up to (not including) this instant, CHANGES_LAG_SECONDS before now ' +
+        '(on a standby, before its last replayed commit). Exact mode: when this page was read.',
       examples: [1736553540],
     }),
+    exact: Type.Boolean({
+      description: 'true: the change capture is installed and this walk follows it (commits of any delay, deletions, changes of assignees, contacts and labels). false: plain mode (see the docs for its bounds).',
+    }),
+    accounts_added: accountIds('Accounts added to the allowlist since this walk\'s previous page (present only then): their rows follow in this walk.'),
+    accounts_removed: accountIds('Accounts removed from the allowlist since this walk\'s previous page (present only then): drop their rows before applying this page.'),
   }),
   payload: Type.Array(ChangeItem),
 })

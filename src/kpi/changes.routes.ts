@@ -9,7 +9,7 @@ import { MethodNotAllowedError } from '../errors.ts'
 import { factsOf } from '../ops/request-facts.ts'
 import { CHANGES_INTEGER_PARAMETERS, CHANGES_PARAMETER_RULES, ChangesPage, ChangesQuery } from './changes.model.ts'
 import { openChangesExport, readChanges, type ChangesDeps } from './changes.service.ts'
-import { CSV_COLUMNS, exportFilename, exportFormatOf } from './conversations.export.ts'
+import { CHANGES_CSV, exportFilename, exportFormatOf } from './conversations.export.ts'
 import { ErrorBody } from './conversations.model.ts'
 import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, exportAnswer } from './conversations.routes.ts'
 import { validateQueryText } from './query-text.ts'
@@ -28,7 +28,7 @@ export const CHANGES_RESPONSES: ResponseDocs = {
       'the feed to end_time, streamed, with the cursor to resume in X-Next-Cursor.',
     headers: [...EVERY_API_ANSWER, 'Cache-Control', 'Content-Disposition', 'X-Next-Cursor'],
     otherContent: {
-      'text/csv': { schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${[...CSV_COLUMNS, 'updated_time'].join(',')}` } },
+      'text/csv': { schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${CHANGES_CSV.columns.join(',')}; a deletion fills id, account_id, updated_time and deleted` } },
       'application/x-ndjson': { schema: { type: 'string', description: 'One payload item as JSON a line.' } },
     },
   },
@@ -67,7 +67,7 @@ export function changesRoutes(deps: ChangesDeps) {
           const format = exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'))
           if (!format) return
           const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()))
-          const response = exportAnswer(deps, request, format, exportFilename(format, startTime, endTime, 'kpi-conversation-changes'), batches, ['updated_time'])
+          const response = exportAnswer(deps, request, format, exportFilename(format, startTime, endTime, 'kpi-conversation-changes'), batches, CHANGES_CSV)
           // The cursor that continues the feed right after this export.
           response.headers.set('x-next-cursor', resumeCursor)
           return response as unknown as void

@@ -3,6 +3,7 @@
 // hold a comma, a quote or a line break) with a UTF-8 byte-order mark so spreadsheets read names
 // right; labels are joined with ';'.
 import Negotiator from 'negotiator'
+import type { ChangeItem } from './changes.model.ts'
 import type { ConversationItem } from './conversations.rules.ts'
 import { toIsoSeconds } from './time.ts'
 
@@ -65,22 +66,33 @@ function csvNumber(value: number | null): string {
   return value === null ? '' : String(value)
 }
 
-/**
- * A CSV row of the documented columns, then `extra` fields of the item (updated_time, for the
- * changes feed). Written as one template, not an array joined: an export writes it per row.
- */
-export function csvRow<Item extends ConversationItem>(item: Item, extra: ReadonlyArray<keyof Item & string> = []): string {
+/** A CSV row of the documented columns. Written as one template, not an array joined: an export writes it per row. */
+export function csvRow(item: ConversationItem): string {
   const { assignee, contact } = item
-  let row =
+  return (
     `${item.id},${item.display_id},${item.account_id},${csvText(item.created_time)},${csvText(item.resolved_time)},${csvNumber(item.chat_duration)},` +
     `${csvText(item.status)},${csvText(item.labels.join(';'))},` +
     (assignee ? `${assignee.id},${csvText(assignee.name)},${csvText(assignee.email)},` : ',,,') +
     (contact ? `${contact.id},${csvText(contact.identifier)}` : ',')
-  for (const name of extra) {
-    const value = item[name] as string | number | null
-    row += `,${typeof value === 'number' ? csvNumber(value) : csvText(value)}`
-  }
-  return row
+  )
+}
+
+/** What an export writes as CSV: its header's columns, and a row of an item. */
+export interface CsvShape<Item> {
+  readonly columns: readonly string[]
+  row(item: Item): string
+}
+
+/** The documented endpoint's export. */
+export const CONVERSATIONS_CSV: CsvShape<ConversationItem> = { columns: CSV_COLUMNS, row: csvRow }
+
+/** The changes feed's download: the documented columns, then updated_time and deleted; a deletion fills id, account_id and those two. */
+export const CHANGES_CSV: CsvShape<ChangeItem> = {
+  columns: [...CSV_COLUMNS, 'updated_time', 'deleted'],
+  row: (item) =>
+    item.deleted
+      ? `${item.id},,${item.account_id}${','.repeat(CSV_COLUMNS.length - 3)},${csvText(item.updated_time)},true`
+      : `${csvRow(item)},${csvText(item.updated_time)},false`,
 }
 
 /** `<prefix>_<since>_<until>.<ext>`, the range in UTC, safe in any file system. */
@@ -93,20 +105,19 @@ export function exportFilename(format: ExportFormat, since: number, until: numbe
  * A streamed response of `batches` (each an array of items, fetched when the client has read the
  * previous one). An error while streaming ends the stream: the status is already sent.
  */
-export function exportResponse<Item extends ConversationItem>(
+export function exportResponse<Item>(
   format: ExportFormat,
   filename: string,
   batches: AsyncIterator<Item[]>,
   onError: (error: unknown) => void,
-  /** Fields of the item after the documented columns (CSV; NDJSON writes the whole item). */
-  extra: ReadonlyArray<keyof Item & string> = [],
+  csv: CsvShape<Item>,
 ): Response {
   const encoder = new TextEncoder()
   let started = false
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${[...CSV_COLUMNS, ...extra].join(',')}\r\n`))
+        if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${csv.columns.join(',')}\r\n`))
         started = true
         // Enqueue something or close: a pull that enqueues nothing is not called again, and the
         // response would hang open (an empty last batch does that).
@@ -115,7 +126,7 @@ export function exportResponse<Item extends ConversationItem>(
           if (next.done) return controller.close()
           if (next.value.length === 0) continue
           const text =
-            format === 'csv' ? next.value.map((item) => `${csvRow(item, extra)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
+            format === 'csv' ? next.value.map((item) => `${csv.row(item)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
           return controller.enqueue(encoder.encode(text))
         }
       } catch (error) {

@@ -1,7 +1,7 @@
 // Reads what the endpoint needs from the helpdesk tables, dialect-blind: every query is Kysely,
 // the few dialect differences come from the connection's Dialect. Driver types are normalised
 // here, at the edge: ids and counts to numbers, timestamps (UTC text) to Dates, JSON text to values.
-import { sql, type CompiledQuery, type RawBuilder } from 'kysely'
+import { sql, type CompiledQuery, type Expression, type RawBuilder } from 'kysely'
 import type { Connection } from '../db/dialect.ts'
 import { toDbTimestamp } from '../db/dialect.ts'
 import { QueryTemplates } from '../db/query-templates.ts'
@@ -164,17 +164,11 @@ function scannedPageIds(connection: Connection, scope: ConversationScope, window
   return orderedIds(scoped(connection, scope), time, window.sortDirection, window.limit, window.after).$if(offset > 0, (query) => query.offset(offset))
 }
 
-/** A page's ids query compiled: its shape's template (the connection's, unless given) with this page's values. */
-export function pageIdsStatement(
-  connection: Connection,
-  scope: ConversationScope,
-  window: PageWindow,
-  templates: QueryTemplates = templatesOf(connection),
-): CompiledQuery<{ id: number | string; sort_at: string }> {
+/** What a page's ids query is made of: its shape (the SQL text) and its values (the parameters). */
+function pageIdsParts(scope: ConversationScope, window: PageWindow): { shape: PageIdsShape; values: PageIdsValues; offset: number } {
   // With a boundary the page is the next `limit` rows after it: no row is skipped to get there.
   const offset = window.after ? 0 : window.offset
   const accounts = scope.accountIds.length
-  if (accounts > MERGE_MAX_ACCOUNTS) return scannedPageIds(connection, scope, window, offset).compile()
   const shape: PageIdsShape = {
     timeColumn: scope.timeColumn ?? 'created_at',
     direction: window.sortDirection,
@@ -190,8 +184,30 @@ export function pageIdsStatement(
     values.sortAt = window.after.sortAt
     values.afterId = window.after.id
   }
-  const key = `page-ids|${shape.timeColumn}|${shape.direction}|${accounts}|${shape.after ? 'after' : ''}|${shape.offset ? 'offset' : ''}`
+  return { shape, values, offset }
+}
+
+/** A page's ids query compiled: its shape's template (the connection's, unless given) with this page's values. */
+export function pageIdsStatement(
+  connection: Connection,
+  scope: ConversationScope,
+  window: PageWindow,
+  templates: QueryTemplates = templatesOf(connection),
+): CompiledQuery<{ id: number | string; sort_at: string }> {
+  const { shape, values, offset } = pageIdsParts(scope, window)
+  if (shape.accounts > MERGE_MAX_ACCOUNTS) return scannedPageIds(connection, scope, window, offset).compile()
+  const key = `page-ids|${shape.timeColumn}|${shape.direction}|${shape.accounts}|${shape.after ? 'after' : ''}|${shape.offset ? 'offset' : ''}`
   return templates.compile(key, values, (placeholders) => buildPageIds(connection, shape, placeholders))
+}
+
+/**
+ * A page's ids (`id`, `sort_at`) as a query with its values bound, not compiled: for a statement
+ * that reads the page's rows with them, in one snapshot (the changes feed's exact mode).
+ */
+export function pageIdsQuery(connection: Connection, scope: ConversationScope, window: PageWindow): Expression<{ id: number | string; sort_at: string }> {
+  const { shape, values, offset } = pageIdsParts(scope, window)
+  if (shape.accounts > MERGE_MAX_ACCOUNTS) return scannedPageIds(connection, scope, window, offset) as unknown as Expression<{ id: number | string; sort_at: string }>
+  return buildPageIds(connection, shape, values) as unknown as Expression<{ id: number | string; sort_at: string }>
 }
 
 /** Each connection's templates: its dialect writes its own SQL. */
@@ -251,8 +267,8 @@ export async function findConversations({ db, dialect }: Connection, ids: readon
   return ids.flatMap((id) => records.get(id) ?? [])
 }
 
-/** The columns of a conversation row, with assignee and contact, as either read of them selects them. */
-interface ConversationRow {
+/** The columns of a conversation row, with assignee and contact, as every read of them selects them. */
+export interface ConversationRow {
   id: number | string
   display_id: number | string
   account_id: number | string
@@ -267,7 +283,7 @@ interface ConversationRow {
 }
 
 /** A row's driver types normalised: ids to numbers, UTC text to Dates; the attributes as read. */
-function toRecord(row: ConversationRow, additionalAttributes: Record<string, unknown>): ConversationRecord {
+export function toRecord(row: ConversationRow, additionalAttributes: Record<string, unknown>): ConversationRecord {
   return {
     id: Number(row.id),
     displayId: Number(row.display_id),
@@ -394,7 +410,8 @@ function parseDbTimestamp(text: string): Date {
   return date
 }
 
-function parseJson(text: unknown): unknown {
+/** A JSON column as read (text in SQLite, and in PostgreSQL as the service reads it): its value, undefined when unreadable. */
+export function parseJson(text: unknown): unknown {
   if (typeof text !== 'string') return text ?? undefined
   try {
     return JSON.parse(text)
@@ -403,6 +420,7 @@ function parseJson(text: unknown): unknown {
   }
 }
 
-function asObject(value: unknown): Record<string, unknown> {
+/** A JSON value when it is an object, else an empty one (additional_attributes may hold anything). */
+export function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }

@@ -11,8 +11,7 @@ import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
-import { CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse, type ExportFormat } from './conversations.export.ts'
-import type { ConversationItem } from './conversations.rules.ts'
+import { CONVERSATIONS_CSV, CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse, type CsvShape, type ExportFormat } from './conversations.export.ts'
 import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
@@ -103,13 +102,13 @@ export async function authenticateRequest(deps: KpiDeps, request: Request): Prom
  * A route's export: streamed (and counted in flight until its last byte, src/http.ts), or for HEAD
  * the same headers and no row read (the batches are lazy: never started).
  */
-export function exportAnswer<Item extends ConversationItem>(
+export function exportAnswer<Item>(
   deps: Pick<KpiDeps, 'onStreamError'>,
   request: Request,
   format: ExportFormat,
   filename: string,
   batches: AsyncIterator<Item[]>,
-  extra: ReadonlyArray<keyof Item & string> = [],
+  csv: CsvShape<Item>,
 ): Response {
   if (request.method === 'HEAD') {
     // What GET says: a streamed export's length is unknown up front, so it goes chunked. Without
@@ -118,7 +117,7 @@ export function exportAnswer<Item extends ConversationItem>(
     return new Response(null, { headers: { ...exportHeaders(format, filename), 'transfer-encoding': 'chunked' } })
   }
   factsOf(request).streamed = true
-  return exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), extra)
+  return exportResponse(format, filename, batches, (error) => deps.onStreamError?.(error), csv)
 }
 
 export function conversationsRoutes(deps: KpiDeps) {
@@ -157,7 +156,7 @@ export function conversationsRoutes(deps: KpiDeps) {
           if (!format) return
           const { since, until, batches } = await openExport(deps, query)
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
-          return exportAnswer(deps, request, format, exportFilename(format, since, until), batches) as unknown as void
+          return exportAnswer(deps, request, format, exportFilename(format, since, until), batches, CONVERSATIONS_CSV) as unknown as void
         },
         // 429 is answered before the app (src/http.ts); it is declared here to be documented with the rest.
         response: {
