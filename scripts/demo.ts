@@ -6,6 +6,7 @@ import { openDatabase } from '../src/db/dialect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { demoDataSet } from '../fixtures/demo-data-set.ts'
 import { insertDataSet } from '../fixtures/insert.ts'
+import { installCapture } from '../src/sync/capture.ts'
 
 export const DEMO_CONVERSATIONS = 2000
 
@@ -19,6 +20,8 @@ export async function ensureDemoDatabase(database: DatabaseConfig & { dialect: '
   try {
     await migrateToLatest(connection)
     await insertDataSet(connection, demoDataSet({ conversations: DEMO_CONVERSATIONS }))
+    // The change capture, as an operator installs it: the demo's changes feed is exact (deletions included).
+    await installCapture(connection, { retentionDays: 30 })
   } finally {
     await connection.destroy()
   }

@@ -22,6 +22,9 @@ describe('npm start', () => {
       expect(body.payload).toHaveLength(5)
       expect(body.meta.items_count).toBeGreaterThan(5)
       expect((await fetch(`${service.url}/swagger`)).status).toBe(200)
+      // The demo has the change capture, as an operator installs it: its changes feed is exact.
+      const feed = await fetch(`${service.url}/api/v1/kpi/conversations/changes?start_time=0&page_size=1`, { headers: { api_access_token: DEMO_TOKEN } })
+      expect((await feed.json()).meta.exact).toBe(true)
     } finally {
       expect(await service.stop()).toBe(0)
     }
