@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs'
 import { createApp } from './app.ts'
 import { describeDatabase, type Config } from './config.ts'
-import { openDatabase } from './db/dialect.ts'
+import { openDatabase, type Connection } from './db/dialect.ts'
+import { ConfigError } from './errors.ts'
+import { readCaptureStatus } from './sync/capture.ts'
 import { createHandler, lastResortResponse, type LogLine } from './http.ts'
 import { createAdminApp, createAdminHandler } from './ops/admin.ts'
 import { Metrics } from './ops/metrics.ts'
@@ -49,6 +51,10 @@ export async function startServer(config: Config): Promise<RunningService> {
   // A problem of the deployment the database layer works around (statements run where they were
   // never prepared: a transaction pooler in session mode) is logged once, as a warning.
   const connection = openDatabase(database, { readonly: true, onWarning: (message) => writeLine({ level: 'warn', message }) })
+  await refuseLongerRetention(connection, config).catch(async (error: unknown) => {
+    await connection.destroy()
+    throw error
+  })
   const collector = startCollector(config.gcIntervalMs)
   const metrics = new Metrics()
   // The one place that chooses where shared state lives: Redis for several instances, else memory.
@@ -160,6 +166,22 @@ export async function startServer(config: Config): Promise<RunningService> {
         await state.close()
         writeLine({ level: 'info', message: 'stopped' })
       })()),
+  }
+}
+
+/**
+ * An exact changes-feed cursor must not outlive the log entries it needs: a CHANGES_RETENTION_DAYS
+ * longer than the change capture keeps its log is a configuration error, when the capture can be
+ * read at start (a database that does not answer yet is checked by the feed itself later).
+ * @throws {ConfigError} naming both retentions.
+ */
+async function refuseLongerRetention(connection: Connection, config: Config): Promise<void> {
+  const capture = await readCaptureStatus(connection).catch(() => undefined)
+  if (capture?.readable && capture.retentionDays !== undefined && config.changesRetentionDays > capture.retentionDays) {
+    throw new ConfigError([
+      `CHANGES_RETENTION_DAYS (${config.changesRetentionDays}) is longer than the change capture keeps its log (${capture.retentionDays} days): ` +
+        'set it to at most that, or install the capture again with a longer --retention-days',
+    ])
   }
 }
 
