@@ -75,8 +75,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Changes feed: conversations by when they last changed, for incremental sync
-         * @description Opt-in, beside the documented endpoint: conversations whose updated_at is at or after start_time, in updated_at then id order, with the same token, allowlist and errors. Rows younger than CHANGES_LAG_SECONDS (60) are held back: end_time says up to when the feed is complete, end_of_stream that this page reached it. Store meta.next_cursor and resume with it later: you get exactly what changed since (a conversation changed again comes again, in its new state).
+         * Changes feed: conversations as they change, for a warehouse that keeps a copy
+         * @description Opt-in, beside the documented endpoint, with the same token, allowlist and errors. start_time starts a walk: every conversation updated at or after it, then whatever changes; store meta.next_cursor and resume with it later. Upsert live items by id, delete deletion items (deleted: true), drop the rows of meta.accounts_removed before applying a page. Exact mode (meta.exact: true, where the operator installed the change capture): every change of any field an item shows comes, once committed however late, deletions included; a cursor older than the capture keeps is 410. Plain mode (meta.exact: false): by updated_at, CHANGES_LAG_SECONDS behind the database's clock (end_time), with documented bounds.
          */
         get: operations["listConversationChanges"];
         put?: never;
@@ -586,7 +586,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the feed (JSON), in updated_at then id order, up to end_time; with format=csv or format=ndjson (or the matching Accept), the feed to end_time, streamed, with the cursor to resume in X-Next-Cursor. */
+            /** @description A page of the feed (JSON): exact mode (meta.exact, the change capture installed) in commit order, deletions as deletion items; plain mode in updated_at then id order, up to end_time. With format=csv or format=ndjson (or the matching Accept), the feed to what it can serve now, streamed, with the cursor to resume in X-Next-Cursor. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -609,15 +609,21 @@ export interface operations {
                             page_size: number;
                             /** @description Where this page ended: send it as cursor for the next page, now or later. Always given. */
                             next_cursor: string;
-                            /** @description True when this page reached end_time: the feed is complete up to it; resume later with next_cursor. */
+                            /** @description True when this page reached the end of what the feed can serve now: resume later with next_cursor. */
                             end_of_stream: boolean;
                             /**
-                             * @description Unix seconds: the feed is complete up to (not including) this instant, CHANGES_LAG_SECONDS before now; younger changes come later.
+                             * @description Unix seconds, the database's clock. Plain mode: the feed is complete up to (not including) this instant, CHANGES_LAG_SECONDS before now (on a standby, before its last replayed commit). Exact mode: when this page was read.
                              * @example 1736553540
                              */
                             end_time: number;
+                            /** @description true: the change capture is installed and this walk follows it (commits of any delay, deletions, changes of assignees, contacts and labels). false: plain mode (see the docs for its bounds). */
+                            exact: boolean;
+                            /** @description Accounts added to the allowlist since this walk's previous page (present only then): their rows follow in this walk. */
+                            accounts_added?: number[];
+                            /** @description Accounts removed from the allowlist since this walk's previous page (present only then): drop their rows before applying this page. */
+                            accounts_removed?: number[];
                         };
-                        payload: {
+                        payload: ({
                             /**
                              * @description Internal conversation ID.
                              * @example 101
@@ -679,11 +685,38 @@ export interface operations {
                             } | null;
                             /**
                              * Format: date-time
-                             * @description When the conversation last changed (updated_at; ISO 8601, UTC, to the second).
+                             * @description When the conversation last changed (updated_at; ISO 8601, UTC, to the second). Informative: the feed's order is its own.
                              * @example 2026-01-11T09:00:00Z
                              */
                             updated_time: string;
-                        }[];
+                            /**
+                             * @description false: upsert this conversation by id.
+                             * @constant
+                             */
+                            deleted: false;
+                        } | {
+                            /**
+                             * @description The deleted conversation: delete it by id.
+                             * @example 101
+                             */
+                            id: number;
+                            /**
+                             * @description The account it belonged to.
+                             * @example 3
+                             */
+                            account_id: number;
+                            /**
+                             * @description true: the conversation was deleted.
+                             * @constant
+                             */
+                            deleted: true;
+                            /**
+                             * Format: date-time
+                             * @description When it was deleted: a time within the deleting transaction (ISO 8601, UTC, to the second).
+                             * @example 2026-01-11T09:00:00Z
+                             */
+                            updated_time: string;
+                        })[];
                     };
                     "text/csv": string;
                     "application/x-ndjson": string;
@@ -722,6 +755,28 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "Invalid Access Token"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Exact mode: the cursor is older than the change capture keeps (CHANGES_RETENTION_DAYS): the changes since are no longer known. Walk again from start_time into a fresh copy. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "cursor is older than the change capture keeps (30 days): the changes since are no longer known; walk again from start_time into a fresh copy"
                      *     }
                      */
                     "application/json": {

@@ -1,9 +1,17 @@
 // A client generated from openapi.json, as an integrator builds one: openapi-typescript's types
 // (spec/client/openapi-types.ts, kept equal to the document by a spec) and openapi-fetch, against
 // the service as a separate process. Every call below is checked by `tsc --strict` (the suite's
-// type check) as well as at run time: a page, an error body, a cursor walk, an ETag re-poll.
+// type check) as well as at run time: a page, an error body, a cursor walk, an ETag re-poll, and the
+// changes feed's items, a live one and a deletion.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import createClient from 'openapi-fetch'
+import { openDatabase, type Connection } from '../../src/db/dialect.ts'
+import { migrateToLatest } from '../../src/db/migrate.ts'
+import { installCapture } from '../../src/sync/capture.ts'
+import { insertDataSet, installationConfigRow, serializedAccountIds } from '../../fixtures/insert.ts'
 import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
 import { CLIENT_TYPES_FILE, clientTypesText, servedOpenApiText } from '../../scripts/openapi.ts'
 import { REMOTE_BASE_URL } from '../setup.ts'
@@ -83,5 +91,68 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('a typed client (openapi-typescri
     // Not a 2xx: openapi-fetch gives no data; the client keeps the page it has.
     const page = again.response.status === 304 ? first.data : again.data
     expect(page?.payload).toHaveLength(3)
+  })
+})
+
+describe.skipIf(REMOTE_BASE_URL !== undefined)('a typed client of the changes feed (exact mode): live items and a deletion item', () => {
+  const FEED = '/api/v1/kpi/conversations/changes'
+  const TOKEN = 'typed-client-feed-token-01'
+  let directory: string
+  let writer: Connection
+  let service: ServiceProcess
+  let client: ReturnType<typeof createClient<paths, 'application/json'>>
+  beforeAll(async () => {
+    // A database of its own with the change capture installed, served by the real service.
+    directory = mkdtempSync(join(tmpdir(), 'kpi-typed-feed-'))
+    const config = { dialect: 'sqlite', filename: join(directory, 'feed.sqlite'), isEmbeddedDefault: false } as const
+    writer = openDatabase(config, { readonly: false })
+    await migrateToLatest(writer)
+    const at = '2026-01-10 08:00:00'
+    await insertDataSet(writer, {
+      users: [{ id: 1, name: 'KPI Tracker', email: 'kpi_tracker@vbet.com' }],
+      access_tokens: [{ id: 1, owner_type: 'User', owner_id: 1, token: TOKEN }],
+      conversations: [1, 2].map((id) => ({ id, account_id: 1, inbox_id: 1, display_id: id, created_at: at, updated_at: at })),
+      installation_configs: [installationConfigRow(serializedAccountIds('1'))],
+    })
+    await installCapture(writer, { retentionDays: 30 })
+    service = await startService({ DATABASE_URL: `sqlite:${config.filename}`, RATE_LIMIT_PER_MINUTE: '0' })
+    client = createClient<paths, 'application/json'>({ baseUrl: service.url, headers: { api_access_token: TOKEN } })
+  })
+  afterAll(async () => {
+    await service?.stop()
+    await writer?.destroy()
+    rmSync(directory, { recursive: true, force: true })
+  })
+
+  test('a walk, a deletion, the resumed walk: items typed as a union told apart by `deleted`', async () => {
+    const first = await client.GET(FEED, { params: { query: { start_time: '0' } } })
+    if (!first.data) throw new Error(`no first page: ${first.response.status}`)
+    const exact: boolean = first.data.meta.exact
+    expect(exact).toBe(true)
+    let cursor: string = first.data.meta.next_cursor
+    const live: number[] = first.data.payload.map((item) => item.id)
+    for (let page = first.data; !page.meta.end_of_stream; ) {
+      const next = await client.GET(FEED, { params: { query: { cursor } } })
+      if (!next.data) throw new Error(`no page: ${next.response.status}`)
+      page = next.data
+      live.push(...page.payload.map((item) => item.id))
+      cursor = page.meta.next_cursor
+    }
+    expect(live.sort()).toEqual([1, 2])
+
+    await writer.db.deleteFrom('conversations').where('id', '=', 2).execute()
+    const resumed = await client.GET(FEED, { params: { query: { cursor } } })
+    const item = resumed.data?.payload[0]
+    if (!item) throw new Error(`no item: ${resumed.response.status}`)
+    if (item.deleted) {
+      // A deletion: id, account and when; no fields of a live conversation.
+      const id: number = item.id
+      const account: number = item.account_id
+      expect({ id, account }).toEqual({ id: 2, account: 1 })
+      expect(Object.keys(item).sort()).toEqual(['account_id', 'deleted', 'id', 'updated_time'])
+    } else {
+      const labels: string[] = item.labels
+      throw new Error(`a live item where a deletion was expected (labels ${labels.join(',')})`)
+    }
   })
 })

@@ -24,13 +24,21 @@ export const CHANGES_RESPONSES: ResponseDocs = {
   ...ANSWERS,
   200: {
     description:
-      'A page of the feed (JSON), in updated_at then id order, up to end_time; with format=csv or format=ndjson (or the matching Accept), ' +
-      'the feed to end_time, streamed, with the cursor to resume in X-Next-Cursor.',
+      'A page of the feed (JSON): exact mode (meta.exact, the change capture installed) in commit order, deletions as deletion items; ' +
+      'plain mode in updated_at then id order, up to end_time. With format=csv or format=ndjson (or the matching Accept), ' +
+      'the feed to what it can serve now, streamed, with the cursor to resume in X-Next-Cursor.',
     headers: [...EVERY_API_ANSWER, 'Cache-Control', 'Content-Disposition', 'X-Next-Cursor'],
     otherContent: {
       'text/csv': { schema: { type: 'string', description: `RFC 4180, UTF-8 with a BOM, a header row: ${CHANGES_CSV.columns.join(',')}; a deletion fills id, account_id, updated_time and deleted` } },
       'application/x-ndjson': { schema: { type: 'string', description: 'One payload item as JSON a line.' } },
     },
+  },
+  410: {
+    description:
+      'Exact mode: the cursor is older than the change capture keeps (CHANGES_RETENTION_DAYS): the changes since are no longer known. ' +
+      'Walk again from start_time into a fresh copy.',
+    example: { error: 'cursor is older than the change capture keeps (30 days): the changes since are no longer known; walk again from start_time into a fresh copy' },
+    headers: EVERY_API_ANSWER,
   },
   422: {
     description: 'Neither start_time nor cursor (or both), a cursor this feed did not give, or a parameter the feed does not take.',
@@ -75,17 +83,20 @@ export function changesRoutes(deps: ChangesDeps) {
         response: {
           200: CloneType(ChangesPage),
           401: CloneType(ErrorBody),
+          410: CloneType(ErrorBody),
           422: CloneType(ErrorBody),
           429: CloneType(ErrorBody),
           503: CloneType(ErrorBody),
         },
         detail: {
-          summary: 'Changes feed: conversations by when they last changed, for incremental sync',
+          summary: 'Changes feed: conversations as they change, for a warehouse that keeps a copy',
           description: [
-            'Opt-in, beside the documented endpoint: conversations whose updated_at is at or after start_time, in updated_at then id order,',
-            'with the same token, allowlist and errors. Rows younger than CHANGES_LAG_SECONDS (60) are held back: end_time says up to when',
-            'the feed is complete, end_of_stream that this page reached it. Store meta.next_cursor and resume with it later: you get exactly',
-            'what changed since (a conversation changed again comes again, in its new state).',
+            'Opt-in, beside the documented endpoint, with the same token, allowlist and errors. start_time starts a walk: every conversation',
+            'updated at or after it, then whatever changes; store meta.next_cursor and resume with it later. Upsert live items by id, delete',
+            'deletion items (deleted: true), drop the rows of meta.accounts_removed before applying a page.',
+            'Exact mode (meta.exact: true, where the operator installed the change capture): every change of any field an item shows comes,',
+            'once committed however late, deletions included; a cursor older than the capture keeps is 410.',
+            'Plain mode (meta.exact: false): by updated_at, CHANGES_LAG_SECONDS behind the database\'s clock (end_time), with documented bounds.',
           ].join(' '),
           operationId: 'listConversationChanges',
           tags: ['KPI'],
