@@ -5,9 +5,21 @@ import { INSTALL_HINT, startThrowawayPostgres, type ThrowawayPostgres } from './
 
 const bunBin = process.execPath
 const args = process.argv.slice(2)
+// Specs named (`npm test -- spec/x.spec.ts`): still the whole check, as CI runs it (both databases
+// differ, and the type check covers what the named specs import), but say what this costs and how to
+// go faster while working. Nothing is skipped on its own: nearly every spec runs on both dialects.
+const TAKES_A_VALUE = new Set(['-t', '--test-name-pattern', '--timeout', '--rerun-each', '--preload', '--reporter', '--reporter-outfile', '--coverage-reporter', '--coverage-dir', '--seed'])
+const named = args.filter((arg, index) => !arg.startsWith('-') && !TAKES_A_VALUE.has(args[index - 1] ?? ''))
+const QUICK = `DIALECTS=sqlite node_modules/.bin/bun test ${named.join(' ')}`
+if (named.length > 0) console.log(`Named specs: the type check and a PostgreSQL start come first. While you work, \`${QUICK}\` runs them on SQLite alone, in seconds (docs/development.md).`)
+const phases: string[] = []
+const since = (started: number) => `${((performance.now() - started) / 1000).toFixed(0)} s`
 
+let started = performance.now()
 const typecheck = Bun.spawn([bunBin, 'x', 'tsc', '--noEmit'], { stdout: 'inherit', stderr: 'inherit' })
-if ((await typecheck.exited) !== 0) {
+const typecheckCode = await typecheck.exited
+phases.push(`the type check ${since(started)}`)
+if (typecheckCode !== 0) {
   console.log('type check failed')
   console.log('0 passed, 1 failed')
   process.exit(1)
@@ -18,8 +30,10 @@ let databaseUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
 const wantsPostgres = (process.env.DIALECTS ?? 'sqlite,postgres').includes('postgres')
 if (!databaseUrl && wantsPostgres) {
   try {
+    started = performance.now()
     postgres = await startThrowawayPostgres()
     databaseUrl = postgres.url
+    phases.push(`PostgreSQL's start ${since(started)}`)
     console.log(`throwaway PostgreSQL on port ${postgres.port}`)
   } catch (error) {
     const message = (error as Error).message
@@ -71,5 +85,6 @@ const passed = count('pass')
 let failed = count('fail')
 const skipped = count('skip')
 if (code !== 0 && failed === 0) failed = 1 // bun failed outside any test (an error while loading a file)
+if (named.length > 0) console.log(`(of this run: ${phases.join(', ')}; \`${QUICK}\` skips both)`)
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(code === 0 && failed === 0 ? 0 : 1)

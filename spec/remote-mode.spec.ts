@@ -19,7 +19,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('the contract suite in remote mod
   })
   afterAll(async () => {
     await service?.stop()
-  })
+  }, 60_000)
 
   test('against the real service in another process: green, with the local-only specs reported as skipped', async () => {
     const { code, output } = await runRemoteSuite(service.url, {
@@ -33,14 +33,22 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('the contract suite in remote mod
     expect(output).toContain('(local only: needs the fixture data set)')
     expect(output).not.toContain(DEMO_TOKEN)
     expect(code).toBe(0)
-  })
+  }, 60_000)
 
   test('without the optional inputs, the checks that need them are skipped and say which variable to set', async () => {
     const { code, output } = await runRemoteSuite(service.url)
     expect(code).toBe(0)
     expect(output).toContain('(skipped: set KPI_FOREIGN_ACCOUNT_ID)')
     expect(output).toContain('(skipped: set KPI_ACCOUNT_ID)')
-  })
+  }, 60_000)
+
+  test('without KPI_TOKEN: fails once, saying what to set, before any request', async () => {
+    const { code, output } = await runSuite(service.url, {})
+    expect(code).not.toBe(0)
+    expect(output.match(/remote mode needs KPI_TOKEN/g)).toHaveLength(1)
+    expect(output).not.toContain('Unhandled error')
+    expect(output).not.toMatch(/\(pass\)|\(fail\)/)
+  }, 60_000)
 
   test('against a deployment that does not clamp page_size: fails, naming the rule and the request', async () => {
     // A proxy that answers what a build without the clamp would: meta.page_size as asked.
@@ -67,5 +75,5 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('the contract suite in remote mod
     } finally {
       await proxy.stop(true)
     }
-  })
+  }, 60_000)
 })

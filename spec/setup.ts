@@ -21,6 +21,16 @@ const requested = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').map((na
  */
 export const REMOTE_BASE_URL = process.env.KPI_BASE_URL?.trim().replace(/\/+$/, '') || undefined
 
+// Remote mode without a token could only fail every spec file, each with the same error, as
+// "Unhandled error between tests": said once instead, before anything runs.
+if (REMOTE_BASE_URL && !process.env.KPI_TOKEN?.trim()) {
+  console.error(
+    `\nremote mode needs KPI_TOKEN: KPI_BASE_URL is ${REMOTE_BASE_URL}, and the suite needs the KPI tracker's api_access_token ` +
+      'of that deployment in KPI_TOKEN (docs/contract-suite.md). Nothing was run.\n',
+  )
+  process.exit(1)
+}
+
 export const DIALECTS: readonly DialectName[] = REMOTE_BASE_URL
   ? []
   : (['sqlite', 'postgres'] as const).filter((name) => requested.includes(name) && (name === 'sqlite' || TEST_DATABASE_URL !== undefined))
