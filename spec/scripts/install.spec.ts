@@ -44,6 +44,12 @@ describe('npm install', () => {
     expect(refusals).toEqual([])
   })
 
+  test('bun\'s install script ran: node_modules/.bin/bun is Bun\'s executable, not the package\'s placeholder', async () => {
+    expect(manifest.allowScripts.bun).toBe(true)
+    const head = new Uint8Array(await Bun.file(join(ROOT, 'node_modules/.bin/bun')).slice(0, 4).arrayBuffer())
+    expect([...head]).toEqual([0x7f, 0x45, 0x4c, 0x46]) // ELF
+  })
+
   test('every package with an install script is allowed or denied in allowScripts', () => {
     const scripted = Object.entries(lock.packages as Record<string, { hasInstallScript?: boolean }>)
       .filter(([, info]) => info.hasInstallScript)
