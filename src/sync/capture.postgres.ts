@@ -197,7 +197,8 @@ export const postgresCapture: CaptureSql = {
   // now(): the transaction's start, before its snapshot was taken (a cursor's time must not be later than what it saw).
   nowEpoch: sql<number>`extract(epoch from pg_catalog.now())::float8`,
   epoch: (column) => sql<number>`extract(epoch from ${column})::float8`,
-  replayedEpoch: sql<number | null>`case when pg_catalog.pg_is_in_recovery() then extract(epoch from pg_catalog.pg_last_xact_replay_timestamp())::float8 end`,
+  // A standby that has replayed no commit since it started knows no time its data is complete to: 0, so nothing new is served until it does.
+  replayedEpoch: sql<number | null>`case when pg_catalog.pg_is_in_recovery() then coalesce(extract(epoch from pg_catalog.pg_last_xact_replay_timestamp())::float8, 0) end`,
   labelsJson: (conversationId: RawBuilder<unknown>) =>
     sql<string>`to_json(array(select t.name from taggings tg join tags t on t.id = tg.tag_id
       where tg.taggable_id = ${conversationId} and tg.taggable_type = 'Conversation' and tg.context = 'labels' and t.name is not null order by tg.id))`,
