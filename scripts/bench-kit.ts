@@ -12,6 +12,7 @@ import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startThrowawayPostgres } from './postgres.ts'
 import { seedBenchmark } from './bench-seed.ts'
 import { cpuMilliseconds, parentPid } from './load.ts'
+import { progress as showProgress, say, type Progress } from './progress.ts'
 
 export const DAY = 86_400
 
@@ -72,13 +73,12 @@ function percentiles(durations: number[]): { p50: number; p99: number } {
   return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }
 }
 
-export function progress(label: string) {
-  const started = performance.now()
-  return (done: number, total: number) => {
-    const width = 30
-    const filled = Math.round((done / total) * width)
-    process.stdout.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${Math.round((performance.now() - started) / 1000)}s`)
-    if (done === total) process.stdout.write('\n')
+/** A seed's progress callback: a bar on a terminal (scripts/progress.ts), nothing elsewhere. */
+export function progress(label: string): (done: number, total: number) => void {
+  let bar: Progress | undefined
+  return (done, total) => {
+    ;(bar ??= showProgress(label, total)).update(done)
+    if (done === total) bar.end()
   }
 }
 
@@ -124,7 +124,7 @@ export async function preparedDatabase(conversations: number, data: BenchData) {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const { rows: [marked] } = await sql<{ visible: number; pages: number }>`select relallvisible as visible, relpages as pages from pg_class where relname = 'conversations'`.execute(writer.db)
       if (marked!.pages > 0 && marked!.visible >= marked!.pages * 0.99) break
-      console.log(`visibility map: ${marked!.visible} of ${marked!.pages} pages marked; vacuuming again`)
+      say(`visibility map: ${marked!.visible} of ${marked!.pages} pages marked; vacuuming again`)
       await Bun.sleep(1000)
       await sql`vacuum (freeze, analyze) conversations`.execute(writer.db)
     }

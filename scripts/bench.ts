@@ -36,6 +36,7 @@ import {
 } from './bench-kit.ts'
 import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
 import { cpuMilliseconds, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
+import { progress, say, type Progress } from './progress.ts'
 
 const { values: flags } = parseArgs({
   options: {
@@ -159,7 +160,7 @@ ${body}
 }
 
 // ---------------------------------------------------------------------------------------------
-console.log(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}`)
+say(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}`)
 /** The main table, at N conversations (`--conversations 0` skips it, for a growth run alone). */
 async function mainTable() {
   const { server, seedSeconds, pgVersion } = await preparedDatabase(N, DATA)
@@ -195,13 +196,14 @@ async function mainTable() {
     /** A row of the table, said as it is measured (`step` numbers the measures as below). */
     const addRow = (step: string, row: Row) => {
       rows.push(row)
-      console.log(`${step} ${row.what}: ${row.service} vs ${row.baseline}`)
+      say(`${step} ${row.what}: ${row.service} vs ${row.baseline}`)
     }
     const ranges = {
       '30 days': { since: anchorSeconds - 45 * DAY, until: anchorSeconds - 15 * DAY - 1 },
       'whole range': { since: 0, until: anchorSeconds + DAY - 1 },
     }
 
+    status('1. pages: the service and the same SQL, in pairs')
     // 1. One page: service vs the same SQL through pg, sampled in pairs.
     for (const [rangeName, range] of Object.entries(ranges)) {
       for (const pageSize of [20, 1000]) {
@@ -226,6 +228,7 @@ async function mainTable() {
       }
     }
 
+    status('2. the deepest page and page 1, in pairs')
     // 2. The deepest page of the whole range at page_size 1000 vs page 1, sampled in pairs.
     const whole = ranges['whole range']
     const total = (await get({ ...whole, page_size: 1 })).meta.items_count as number
@@ -247,6 +250,7 @@ async function mainTable() {
       met: deep.p50 / first.p50 <= 1.5,
     })
 
+    status('4. throughput: the service (wrk) and pgbench')
     // 4. Throughput at CONNECTIONS connections for DURATION s on random ranges and pages (wrk), vs
     //    pgbench -M prepared replaying the service's statements with the same distribution.
     //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
@@ -289,8 +293,9 @@ async function mainTable() {
     // 5. The service's peak RSS during (4).
     const peak = loaded.peak
     rows.push({ what: 'service peak RSS during the throughput run', service: `${round(peak)} MB`, baseline: `${round(loaded.before)} MB before it`, ratio: round(peak, 0), target: '≤ 120 MB', met: peak <= 120 })
-    console.log(`5. peak RSS ${round(peak)} MB`)
+    say(`5. peak RSS ${round(peak)} MB`)
 
+    status('5b. the same load with GC_INTERVAL_MS=1000, alternating')
     // 5b. The same load on a second service, started alike but with GC_INTERVAL_MS=1000 (a full
     //     collection every second, opt-in): what it saves in memory, what it costs in throughput.
     //     Two pairs, alternating (collected, default, collected), each ratio to the default run
@@ -318,6 +323,7 @@ async function mainTable() {
       await collected.stop()
     }
 
+    status('3. exports of the whole range and COPY, in rounds')
     // The exports run after the load: (5) is the service's memory under pages, as specified; a
     // 200,000-row export leaves the allocator holding more for a while (see the notes).
     // 3. Exports of the whole range (every VBET conversation: at least 500,000 at 1M), against COPY
@@ -398,8 +404,9 @@ async function mainTable() {
       target: '≤ 120 MB within 10 s',
       met: settled.some((value) => value <= 120),
     })
-    console.log(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service}`)
+    say(`3. ${rows.at(-1)!.what}: ${rows.at(-1)!.service}`)
 
+    status('3b. walks by page number and by cursor')
     // 3b. The same range paged by page number (page n + 1 continues after page n) and walked by cursor.
     /** Pages read one after the other, from `first` until `read` names no next page: seconds, rows and pages. */
     const timedWalk = async <Next>(first: Next, read: (next: Next) => Promise<{ rows: number; next: Next | undefined }>) => {
@@ -454,6 +461,7 @@ async function mainTable() {
       target: '–',
     })
 
+    status('3c. the peer\'s OFFSET export of 30 days')
     // 3c. The peer's export (OFFSET pages of 1000, one after the other) costs the square of the range:
     //     measured on 30 days, against the service's CSV and COPY of the same 30 days.
     const month = { since: anchorSeconds - 30 * DAY, until: anchorSeconds + DAY - 1 }
@@ -470,8 +478,9 @@ async function mainTable() {
       target: '≤ 1.5',
       met: monthCsv.seconds / monthCopy.seconds <= 1.5 && monthPeer.rows === monthCsv.lines - 1,
     })
-    console.log(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}, peer ${rows.at(-1)!.peer}`)
+    say(`3c. ${rows.at(-1)!.what}: ${rows.at(-1)!.service} vs ${rows.at(-1)!.baseline}, peer ${rows.at(-1)!.peer}`)
 
+    status('3d. the changes feed walked')
     // 3d. The changes feed walked from the beginning (start_time=0) to end_of_stream, pages of 1000,
     // against COPY of the same rows in the feed's order (updated_at, id), labels included.
     const changesUrl = `${base}/changes`
@@ -491,6 +500,7 @@ async function mainTable() {
       feedCopy.lines,
     )
 
+    status('plans of the page statements')
     // Plans of the page 1 and the deepest page statements, for the record.
     const explain = async (page: number) => {
       const scope = { accountIds: VBET_IDS, ...createdRange(whole.since, whole.until) }
@@ -543,12 +553,13 @@ async function mainTable() {
   \`\`\`
   </details>
   `
+    status(undefined)
     const previous = await Bun.file(flags.out!).text().catch(() => '')
     const marker = '<!-- notes -->'
     const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
     await Bun.write(flags.out!, `${report}\n${growthSection(previous)}\n${notes}`)
-    console.log(`\nwritten to ${flags.out}`)
-    for (const row of rows) console.log(`${row.met === undefined ? 'info  ' : row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
+    say(`\nwritten to ${flags.out}`)
+    for (const row of rows) say(`${row.met === undefined ? 'info  ' : row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
   } finally {
     await service?.stop()
     await direct?.destroy()
@@ -557,15 +568,24 @@ async function mainTable() {
   }
 }
 
+/** On a terminal, what is being measured now and for how long (scripts/progress.ts); elsewhere nothing. */
+let phase: Progress | undefined
+function status(label: string | undefined): void {
+  phase?.end()
+  phase = label === undefined ? undefined : progress(label)
+}
+
 if (N > 0) await mainTable()
 
 if (GROWTH.length > 0) {
   const measured: Growth[] = []
   for (const size of GROWTH) {
+    status(`growth: ${size.toLocaleString('en-US')} conversations`)
     measured.push(await measureGrowth(size, DATA))
-    console.log(`growth ${size}: ${JSON.stringify(measured.at(-1))}`)
+    status(undefined)
+    say(`growth ${size}: ${JSON.stringify(measured.at(-1))}`)
   }
   const previous = await Bun.file(flags.out!).text()
   await Bun.write(flags.out!, previous.replace(growthSection(previous), growthTable(measured, DATA)))
-  console.log(`growth table written to ${flags.out}`)
+  say(`growth table written to ${flags.out}`)
 }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { builtExecutable } from '../executable.ts'
 import { DIALECTS } from '../setup.ts'
 
 const ROOT = join(import.meta.dir, '..', '..')
@@ -24,6 +25,8 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     )
     const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    // Not a terminal: no progress (scripts/progress.ts draws only on one), lines only.
+    expect(stdout).not.toContain('\r')
     const report = await Bun.file(out).text()
 
     const measures = [
@@ -64,5 +67,27 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     expect(report).not.toContain('old growth')
     expect(report).toMatch(/^\| 5,000 \| [\d,]+ \|/m)
     expect(report.endsWith(notes)).toBe(true)
+  }, 180_000)
+
+  test('bun scripts/bench-start.ts: the executable and npm start, to /ready, sizes and memory; the rest of the report kept', async () => {
+    const out = join(dir, 'START.md')
+    await Bun.write(out, '# Benchmarks\n\nkept\n')
+    const child = Bun.spawn([process.execPath, join(ROOT, 'scripts/bench-start.ts'), '--rounds', '2', '--executable', await builtExecutable(), '--out', out], {
+      cwd: ROOT,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    expect(stdout).not.toContain('\r')
+    const report = await Bun.file(out).text()
+    expect(report.startsWith('# Benchmarks\n\nkept\n')).toBe(true)
+    expect(report).toMatch(/^\| executable \| [\d.]+ MiB, one file \| \d+ ms \(\d+–\d+\) \| \d+ MB \| \d+ MB \|$/m)
+    expect(report).toMatch(/^\| npm start \| \d+ MiB of node_modules .*\| \d+ ms \(\d+–\d+\) \| \d+ MB \| \d+ MB \|$/m)
+    expect(report).toMatch(/round by round: [\d.]+, [\d.]+ \(median [\d.]+, range [\d.]+–[\d.]+\)/)
+    // Run again: the section is replaced, not added.
+    const again = Bun.spawn([process.execPath, join(ROOT, 'scripts/bench-start.ts'), '--rounds', '1', '--executable', await builtExecutable(), '--out', out], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+    expect(await again.exited).toBe(0)
+    expect((await Bun.file(out).text()).match(/start:begin/g)).toHaveLength(1)
   }, 180_000)
 })

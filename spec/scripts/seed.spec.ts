@@ -32,6 +32,9 @@ describe('scripts/seed.ts', () => {
     expect(code).toBe(0)
     expect(output).toContain('with 300 conversations')
     expect(output).toContain(DEMO_TOKEN)
+    // Not a terminal: the two result lines and nothing else (no progress).
+    expect(output.trim().split('\n')).toHaveLength(2)
+    expect(output).not.toContain('\r')
     const connection = openDatabase({ dialect: 'sqlite', filename: file, isEmbeddedDefault: false }, { readonly: true })
     try {
       const app = createApp({ connection, config: { kpiTrackerEmail: 'kpi_tracker@vbet.com' } })
@@ -45,18 +48,34 @@ describe('scripts/seed.ts', () => {
     }
   })
 
-  test('a second run refuses: the database already has conversations', async () => {
+  test('a second run refuses in one line, without a stack: the database already has conversations', async () => {
     const { code, output } = await seed(`sqlite:${file}`, '--conversations', '10')
-    expect(code).not.toBe(0)
-    expect(output).toContain('already has conversations')
+    expect(code).toBe(1)
+    expect(output).toBe(`seed: sqlite:${file} already has conversations: refusing to seed it again\n`)
   })
+
+  test('on a terminal, its progress: a bar for making the conversations, one for inserting the rows', async () => {
+    const tty = join(dir, 'tty.sqlite')
+    // util-linux's script gives the seed a terminal (Debian's bsdutils, always installed).
+    const child = Bun.spawn(['script', '-qec', `${process.execPath} ${join(import.meta.dir, '../../scripts/seed.ts')} --migrate --conversations 3000`, '/dev/null'], {
+      env: { ...process.env, DATABASE_URL: `sqlite:${tty}` },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, output] = await Promise.all([child.exited, new Response(child.stdout).text()])
+    expect(code).toBe(0)
+    expect(output).toMatch(/\r\x1b\[Kmaking 3,000 conversations \[#+\] 3,000\/3,000/)
+    expect(output).toMatch(/\r\x1b\[Kinserting rows \[#+\] ([\d,]+)\/\1/)
+    expect(output).toContain('with 3000 conversations')
+  }, 60_000)
 
   test('a database that scripts/migrate.ts did not create is never written to', async () => {
     const foreign = join(dir, 'foreign.sqlite')
     new Database(foreign, { create: true }).exec('create table conversations (id integer)')
     const { code, output } = await seed(`sqlite:${foreign}`)
-    expect(code).not.toBe(0)
+    expect(code).toBe(1)
     expect(output).toContain('refusing to write to it')
+    expect(output.trim().split('\n')).toHaveLength(1)
   })
 })
 
