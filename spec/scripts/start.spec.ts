@@ -28,7 +28,7 @@ describe('npm start', () => {
     } finally {
       expect(await service.stop()).toBe(0)
     }
-  })
+  }, 60_000) // the first start creates the demo database
 
   test('the README\'s demo as written: the curl as printed, its items_count, the accounts it may and may not read', async () => {
     const readme = await Bun.file(`${import.meta.dir}/../../README.md`).text()
