@@ -21,11 +21,13 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('the contract suite in remote mod
     await service?.stop()
   }, 60_000)
 
-  test('against the real service in another process: green, with the local-only specs reported as skipped', async () => {
-    const { code, output } = await runRemoteSuite(service.url, {
-      KPI_ACCOUNT_ID: String(demo.vbetAccountIds[0]),
-      KPI_FOREIGN_ACCOUNT_ID: String(demo.otherAccountIds[0]),
-    })
+  test('against the demo as docs/contract-suite.md says (its token and accounts): green, with the local-only specs reported as skipped', async () => {
+    const guide = await Bun.file(`${import.meta.dir}/../docs/contract-suite.md`).text()
+    const against = /`KPI_BASE_URL=http:\/\/127\.0\.0\.1:3000\s+KPI_TOKEN=(\S+) KPI_ACCOUNT_ID=(\d+) KPI_FOREIGN_ACCOUNT_ID=(\d+)`/.exec(guide)
+    expect(against).not.toBeNull()
+    const [, token, accountId, foreignAccountId] = against!
+    expect([token, Number(accountId), Number(foreignAccountId)]).toEqual([DEMO_TOKEN, demo.vbetAccountIds[0], demo.otherAccountIds[0]])
+    const { code, output } = await runRemoteSuite(service.url, { KPI_TOKEN: token!, KPI_ACCOUNT_ID: accountId!, KPI_FOREIGN_ACCOUNT_ID: foreignAccountId! })
     expect(output).toContain('[remote] contract invariants')
     expect(count(output, 'fail')).toBe(0)
     expect(count(output, 'pass')).toBeGreaterThanOrEqual(12)

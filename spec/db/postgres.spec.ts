@@ -100,6 +100,26 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] the database as prod
     }
   })
 
+  test('the indexes docs/deployment.md and docs/changes-feed.md give, run as written: built, with the columns they name', async () => {
+    const docs = (await Bun.file(`${import.meta.dir}/../../docs/deployment.md`).text()) + (await Bun.file(`${import.meta.dir}/../../docs/changes-feed.md`).text())
+    const statements = docs.match(/^CREATE INDEX CONCURRENTLY IF NOT EXISTS \w+\n\s+ON conversations \([^)]+\);$/gm) ?? []
+    expect(statements).toHaveLength(2)
+    const admin = new pg.Client({ connectionString: url() })
+    await admin.connect()
+    try {
+      for (const statement of statements) {
+        const name = /IF NOT EXISTS (\w+)/.exec(statement)![1]!
+        // The development schema has them: drop first, so the statement builds its index for real.
+        await admin.query(`drop index if exists ${name}`)
+        await admin.query(statement) // CONCURRENTLY: outside a transaction, as a person runs it
+        const { rows } = await admin.query(`select indexdef from pg_indexes where indexname = $1`, [name])
+        expect(rows).toEqual([{ indexdef: expect.stringContaining(`(${/\(([^)]+)\)/.exec(statement)![1]})`) }])
+      }
+    } finally {
+      await admin.end()
+    }
+  })
+
   test('a statement past statement_timeout answers 503 promptly and frees its connection', async () => {
     const connection = openDatabase({ ...(ctx.database.config as any), poolSize: 1, statementTimeoutMs: 300 }, { readonly: true })
     const locker = new pg.Client({ connectionString: url() })

@@ -69,6 +69,24 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     expect(report.endsWith(notes)).toBe(true)
   }, 180_000)
 
+  const haveTopology = ['haproxy', 'redis-server', 'wrk'].every((name) => Bun.which(name) ?? Bun.which(name, { PATH: '/usr/sbin:/usr/bin' }))
+  test.skipIf(!haveTopology)('bun scripts/bench-instances.ts at 2,000 conversations, one sample of 1 s: both rows and the ratio, the rest kept', async () => {
+    const out = join(dir, 'INSTANCES.md')
+    await Bun.write(out, '# Benchmarks\n\nkept\n')
+    const child = Bun.spawn(
+      [process.execPath, join(ROOT, 'scripts/bench-instances.ts'), '--conversations', '2000', '--duration', '1', '--connections', '4', '--samples', '1', '--out', out],
+      { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    expect(stdout).not.toContain('\r')
+    const report = await Bun.file(out).text()
+    expect(report.startsWith('# Benchmarks\n\nkept\n')).toBe(true)
+    expect(report).toMatch(/^\| one instance, direct \| \d+ \(\d+–\d+\) \|/m)
+    expect(report).toMatch(/^\| two instances behind HAProxy \(round robin\) \| \d+ \(\d+–\d+\) \|/m)
+    expect(report).toMatch(/Two ÷ one, sample by sample: [\d.]+ \(median [\d.]+\)/)
+  }, 180_000)
+
   test('bun scripts/bench-start.ts: the executable and npm start, to /ready, sizes and memory; the rest of the report kept', async () => {
     const out = join(dir, 'START.md')
     await Bun.write(out, '# Benchmarks\n\nkept\n')

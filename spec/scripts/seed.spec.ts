@@ -69,6 +69,14 @@ describe('scripts/seed.ts', () => {
     expect(output).toContain('with 3000 conversations')
   }, 60_000)
 
+  test('as docs/development.md gives it: DATABASE_URL=… bun scripts/migrate.ts, then bun scripts/seed.ts --conversations N', async () => {
+    const developed = join(dir, 'developed.sqlite')
+    const migrate = Bun.spawn([process.execPath, join(import.meta.dir, '../../scripts/migrate.ts')], { env: { ...process.env, DATABASE_URL: developed }, stdout: 'pipe', stderr: 'pipe' })
+    expect([await migrate.exited, await new Response(migrate.stdout).text()]).toEqual([0, `migrated sqlite:${developed}\n`])
+    const { code, output } = await seed(developed, '--conversations', '100')
+    expect([code, output]).toEqual([0, expect.stringContaining('with 100 conversations')])
+  }, 60_000)
+
   test('a database that scripts/migrate.ts did not create is never written to', async () => {
     const foreign = join(dir, 'foreign.sqlite')
     new Database(foreign, { create: true }).exec('create table conversations (id integer)')
