@@ -35,6 +35,7 @@ import {
   type BenchData,
 } from './bench-kit.ts'
 import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
+import { captureSection, withCaptureSection } from './bench-capture.ts'
 import { cpuMilliseconds, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 import { progress, say, type Progress } from './progress.ts'
 
@@ -557,7 +558,10 @@ async function mainTable() {
     const previous = await Bun.file(flags.out!).text().catch(() => '')
     const marker = '<!-- notes -->'
     const notes = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`
-    await Bun.write(flags.out!, `${report}\n${growthSection(previous)}\n${notes}`)
+    // The change capture's section (scripts/bench-capture.ts) is kept as it was.
+    const written = `${report}\n${growthSection(previous)}\n${notes}`
+    const capture = captureSection(previous)
+    await Bun.write(flags.out!, capture ? withCaptureSection(written, capture) : written)
     say(`\nwritten to ${flags.out}`)
     for (const row of rows) say(`${row.met === undefined ? 'info  ' : row.met ? 'met   ' : 'MISSED'} ${row.what}: ratio ${row.ratio} (target ${row.target})`)
   } finally {
