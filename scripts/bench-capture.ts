@@ -17,6 +17,7 @@ import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService, type ServiceProcess } from '../spec/service-process.ts'
 import { findPostgresBin } from './postgres.ts'
 import { preparedDatabase, round, type BenchData } from './bench-kit.ts'
+import { progress, say } from './progress.ts'
 
 export const CAPTURE_START = '<!-- capture -->'
 export const CAPTURE_END = '<!-- /capture -->'
@@ -64,7 +65,7 @@ async function main() {
   if (!bin) throw new Error('PostgreSQL server binaries are missing (apt-get install -y postgresql)')
   const PGBENCH = join(bin, 'pgbench')
   const data: BenchData = { accounts: 20, vbet: 10, days: 365, anchor: new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z') }
-  console.log(`capture benchmark: ${N} conversations; pgbench ${DURATION} s × ${ROUNDS} rounds a side, ${CLIENTS} clients`)
+  say(`capture benchmark: ${N} conversations; pgbench ${DURATION} s × ${ROUNDS} rounds a side, ${CLIENTS} clients`)
   const { server, pgVersion } = await preparedDatabase(N, data)
   const work = mkdtempSync(join(tmpdir(), 'kpi-bench-capture-'))
   const writer: Connection = openDatabase({ dialect: 'postgres', url: server.url, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 3_600_000 }, { readonly: false })
@@ -107,6 +108,7 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       // Each round in the other order than the one before: a drift of the machine's speed falls on both sides.
       for (const installed of r % 2 === 0 ? [false, true] : [true, false]) {
+        const status = progress(`round ${r + 1} of ${ROUNDS}: writes ${installed ? 'with' : 'without'} the capture`)
         if (installed) await installCapture(writer, { retentionDays: 30 })
         else await removeCapture(writer)
         const side = installed ? 'with' : 'without'
@@ -133,7 +135,8 @@ async function main() {
           }
           await client.end()
         }
-        console.log(`round ${r + 1}, capture ${installed ? 'installed' : 'removed'}: update ${round(samples.update[side].at(-1)!)} tps, insert ${round(samples.insert[side].at(-1)!)} tps, bulk ${round(samples.bulk[side].at(-1)!, 2)} s`)
+        status.end()
+        say(`round ${r + 1}, capture ${installed ? 'installed' : 'removed'}: update ${round(samples.update[side].at(-1)!)} tps, insert ${round(samples.insert[side].at(-1)!)} tps, bulk ${round(samples.bulk[side].at(-1)!, 2)} s`)
       }
     }
     const ratios = (kind: 'update' | 'insert' | 'bulk') => samples[kind].with.map((value, index) => value / samples[kind].without[index]!)
@@ -181,6 +184,7 @@ async function main() {
       }
     }
     const env = { DATABASE_URL: server.url, RATE_LIMIT_PER_MINUTE: '0', CURSOR_SECRET: 'bench-capture-cursor-secret-0123456789', CHANGES_LAG_SECONDS: '0' }
+    const walking = progress('the feed: plain, then exact')
     await removeCapture(writer)
     service = await startService(env)
     const plain = await walk(service.url, 'start_time=0&page_size=1000')
@@ -188,6 +192,7 @@ async function main() {
     await installCapture(writer, { retentionDays: 30 })
     service = await startService(env)
     const exact = await walk(service.url, 'start_time=0&page_size=1000')
+    walking.end()
     if (plain.exact || !exact.exact) throw new Error('the walks are not in the modes measured')
     /** Milliseconds a 1000 items. */
     const perThousand = (w: { seconds: number; items: number }) => (w.seconds * 1_000_000) / Math.max(1, w.items)
@@ -237,7 +242,7 @@ ${rows.map((row) => `| ${row.what} | ${row.with} | ${row.without} | ${row.ratio}
 ${CAPTURE_END}`
   const previous = (await Bun.file(flags.out!).exists()) ? await Bun.file(flags.out!).text() : ''
   await Bun.write(flags.out!, withCaptureSection(previous, section))
-  console.log(section)
+  say(section)
 }
 
 if (import.meta.main) await main()
