@@ -212,3 +212,31 @@ if (DIALECTS.includes('postgres')) {
     })
   })
 }
+
+if (DIALECTS.includes('sqlite')) {
+  describe('[sqlite] the change capture prunes itself', () => {
+    let database: TestDatabase
+    beforeAll(async () => {
+      database = await createTestDatabase('sqlite')
+      await insertDataSet(database.connection, {
+        ...world,
+        conversations: Array.from({ length: 600 }, (_, index) => ({ ...world.conversations[0]!, id: index + 1, display_id: index + 1 })),
+      })
+    })
+    afterAll(() => database?.destroy())
+
+    test('every 1000th entry removes those older than the retention; the log\'s order goes on from where it was', async () => {
+      const { db } = database.connection
+      await installCapture(database.connection, { retentionDays: 1 / 86_400 })
+      const count = async () => Number((await sql<{ n: number }>`select count(*) as n from kpi_capture_log`.execute(db)).rows[0]!.n)
+      await db.updateTable('conversations').set({ status: 1 }).execute() // 600 entries
+      await Bun.sleep(1200)
+      await db.updateTable('conversations').set({ status: 2 }).execute() // the 1000th prunes the first 600
+      // Entries 1-600 were older than the retention when the 1000th was written; 601-1200 stay.
+      expect(await count()).toBe(600)
+      const { rows } = await sql<{ seq: number }>`select max(seq) as seq from kpi_capture_log`.execute(db)
+      expect(Number(rows[0]!.seq)).toBe(1200)
+      await removeCapture(database.connection)
+    })
+  })
+}

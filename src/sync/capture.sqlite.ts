@@ -97,7 +97,8 @@ export const sqliteCapture: CaptureSql = {
       1 as readable`,
   expected: { tables: TABLES.length, functions: 0, triggers: TRIGGERS.length + 1 },
   transactionOf: (log) => sql<number>`${log}.seq`,
-  watermark: sql<number>`(select coalesce(max(seq), 0) + 1 from kpi_capture_log)`,
+  // AUTOINCREMENT's high-water mark, not max(seq): pruning may have emptied the log, never this.
+  watermark: sql<number>`(coalesce((select seq from sqlite_sequence where name = 'kpi_capture_log'), 0) + 1)`,
   nowEpoch: sql<number>`((julianday('now') - 2440587.5) * 86400.0)`,
   epoch: (column) => sql<number>`((julianday(${column}) - 2440587.5) * 86400.0)`,
   replayedEpoch: sql<null>`null`,
