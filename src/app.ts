@@ -11,6 +11,7 @@ import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESP
 import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.routes.ts'
 import type { ChangesDeps } from './kpi/changes.service.ts'
 import { CHANGES_INTEGER_PARAMETERS } from './kpi/changes.model.ts'
+import { CONVERSATION_METRICS_PATH, CONVERSATION_METRICS_RESPONSES, conversationMetricsRoutes } from './kpi/metrics.routes.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
@@ -150,12 +151,13 @@ export function createApp(deps: AppDeps) {
           operations: {
             [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_RESPONSES,
             [`GET ${CHANGES_PATH}`]: CHANGES_RESPONSES,
+            [`GET ${CONVERSATION_METRICS_PATH}`]: CONVERSATION_METRICS_RESPONSES,
             'GET /health': HEALTH_RESPONSES,
             'GET /ready': READY_RESPONSES,
           },
           headers: RESPONSE_HEADERS,
           integerParameters: [...new Set([...INTEGER_PARAMETERS, ...CHANGES_INTEGER_PARAMETERS])],
-          parameters: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_HEADER_PARAMETERS },
+          parameters: { [`GET ${CONVERSATIONS_PATH}`]: CONVERSATIONS_HEADER_PARAMETERS, [`GET ${CONVERSATION_METRICS_PATH}`]: CONVERSATIONS_HEADER_PARAMETERS },
         },
       }),
     )
@@ -170,6 +172,7 @@ export function createApp(deps: AppDeps) {
         changesRetentionDays: deps.config.changesRetentionDays ?? DEFAULT_CHANGES_RETENTION_DAYS,
       }),
     )
+    .use(conversationMetricsRoutes(kpi))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -87,6 +87,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kpi/conversations/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * KPI metrics: conversation counts and duration percentiles by period and dimension
+         * @description Counts by status and statistics (count, mean, p50, p90, p95, max) of chat_duration and first response time, over exactly the
+         *     conversations the rows endpoint returns for the same since, until and account_id, grouped by local calendar periods of an IANA
+         *     time zone (a daylight-saving day is 23 or 25 hours) and by account, assignee, status or label. Percentiles are PostgreSQL's
+         *     percentile_cont; every period of the range is present (zeros where nothing happened). At most 10,000 rows.
+         *
+         *     Example: per day and account in Berlin time, `?since=1774738800&until=1774907999&time_zone=Europe/Berlin&group_by=day,account`.
+         */
+        get: operations["getConversationMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -199,6 +224,8 @@ export interface operations {
                         status: "ready";
                         /** @description What holds the state instances share: memory (one instance), redis, or "memory (redis unavailable)" while Redis is away (the service still answers). */
                         shared_state: string;
+                        /** @description What works in part, when something does: e.g. that the database has no conversations.first_reply_created_at, so the metrics' first_response is null. */
+                        detail?: string[];
                     };
                 };
             };
@@ -799,6 +826,363 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "start_time is required (Unix seconds), or a cursor to continue a walk"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Past the per-token rate limit (RATE_LIMIT_PER_MINUTE, 600 by default), or past the failed authentications allowed from one address (AUTH_FAILURES_PER_MINUTE, 30); retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Too many requests: at most 600 requests a minute for one token; retry after 12 s"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The database did not answer in time; retry after the Retry-After seconds. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "The database is unavailable; try again shortly"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Any other error, in the same {"error"} shape: 404 for a path that is not an operation of this API, 405 for a method the path does not take (with Allow), 500 for a defect of the service (logged; the body says nothing of it). */
+            default: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Resource could not be found"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    getConversationMetrics: {
+        parameters: {
+            query?: {
+                /** @description Scope to a single account. Must be in the VBET allowlist (otherwise 401). Default: all VBET accounts. A decimal integer. */
+                account_id?: string;
+                /** @description Unix timestamp (seconds). Return conversations created at or after this time. Default: 100 years ago (from the start of that day, UTC). A decimal integer, at least -62135596800, at most 253402300799. */
+                since?: string;
+                /** @description Unix timestamp (seconds). Return conversations created at or before this time (the whole second). Default: the end of today (UTC). A decimal integer, at least -62135596800, at most 253402300799. */
+                until?: string;
+                /** @description IANA time zone name (UTC, Europe/Berlin, Asia/Yerevan, links such as US/Eastern). Periods are its local calendar days, ISO weeks and months: a day across a daylight-saving change is 23 or 25 hours. A bare offset (+02:00) is refused (422). */
+                time_zone?: string;
+                /** @description Comma-separated, any of day, week, month, account, assignee, status, label (week: ISO, from Monday), each at most once, at most one period; rows are ordered by these keys in this order. Empty: one row for the whole range. A conversation with several labels counts once in each label's group; one without labels in the group label: null. */
+                group_by?: string;
+                /** @description json (the default) or csv: the same rows flat (chat_duration_p50, …) for a spreadsheet. The same as sending Accept: text/csv. */
+                format?: "json" | "csv";
+            };
+            header?: {
+                /** @description The ETag of an earlier JSON answer to the same request: while the answer is unchanged, it is 304 with no body. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rows, ordered by the group_by keys as asked. JSON carries a strong ETag and Cache-Control: private, no-store. A generated client that wants the JSON alone asks for application/json. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "since": 1774738800,
+                     *         "until": 1774907999,
+                     *         "time_zone": "Europe/Berlin",
+                     *         "group_by": [
+                     *           "day",
+                     *           "account"
+                     *         ],
+                     *         "items_count": 2
+                     *       },
+                     *       "payload": [
+                     *         {
+                     *           "period_start": "2026-03-29T00:00:00+01:00",
+                     *           "account_id": 3,
+                     *           "conversations": 240,
+                     *           "resolved": 130,
+                     *           "open": 60,
+                     *           "pending": 30,
+                     *           "snoozed": 20,
+                     *           "chat_duration": {
+                     *             "count": 118,
+                     *             "mean": 5123.458,
+                     *             "p50": 2890,
+                     *             "p90": 14402.3,
+                     *             "p95": 23100.55,
+                     *             "max": 172800
+                     *           },
+                     *           "first_response": {
+                     *             "count": 201,
+                     *             "mean": 412.5,
+                     *             "p50": 180,
+                     *             "p90": 1210.2,
+                     *             "p95": 2400.75,
+                     *             "max": 9000
+                     *           }
+                     *         },
+                     *         {
+                     *           "period_start": "2026-03-30T00:00:00+02:00",
+                     *           "account_id": 3,
+                     *           "conversations": 0,
+                     *           "resolved": 0,
+                     *           "open": 0,
+                     *           "pending": 0,
+                     *           "snoozed": 0,
+                     *           "chat_duration": {
+                     *             "count": 0,
+                     *             "mean": null,
+                     *             "p50": null,
+                     *             "p90": null,
+                     *             "p95": null,
+                     *             "max": null
+                     *           },
+                     *           "first_response": {
+                     *             "count": 0,
+                     *             "mean": null,
+                     *             "p50": null,
+                     *             "p90": null,
+                     *             "p95": null,
+                     *             "max": null
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        meta: {
+                            /**
+                             * @description The resolved since (Unix seconds): as given, or the rows endpoint's default.
+                             * @example 1767225600
+                             */
+                            since: number;
+                            /**
+                             * @description The resolved until (Unix seconds, inclusive).
+                             * @example 1769903999
+                             */
+                            until: number;
+                            /**
+                             * @description The time zone of the periods, as Temporal spells it.
+                             * @example Europe/Berlin
+                             */
+                            time_zone: string;
+                            /**
+                             * @description The keys, in the order asked.
+                             * @example [
+                             *       "day",
+                             *       "account"
+                             *     ]
+                             */
+                            group_by: ("day" | "week" | "month" | "account" | "assignee" | "status" | "label")[];
+                            /**
+                             * @description The number of rows in payload (at most 10000).
+                             * @example 2
+                             */
+                            items_count: number;
+                        };
+                        payload: {
+                            /**
+                             * Format: date-time
+                             * @description With a period in group_by: the local start of the period, with the offset in force then (+00:00 for UTC, never Z).
+                             * @example 2026-03-29T00:00:00+01:00
+                             */
+                            period_start?: string;
+                            /**
+                             * @description With account in group_by.
+                             * @example 3
+                             */
+                            account_id?: number;
+                            /** @description With assignee in group_by: the assignee the rows endpoint shows; null for unassigned conversations (and an assignee_id that points at no user). */
+                            assignee_id?: number | null;
+                            /** @description With assignee in group_by: the assignee's name as the rows endpoint shows it; null with assignee_id null. */
+                            assignee_name?: string | null;
+                            /**
+                             * @description With status in group_by: open, resolved, pending, snoozed (unknown: any code the platform does not define).
+                             * @default open
+                             * @enum {string}
+                             */
+                            status: "open" | "resolved" | "pending" | "snoozed" | "unknown";
+                            /** @description With label in group_by: a label name; null for the conversations without labels. */
+                            label?: string | null;
+                            /**
+                             * @description Conversations in the group.
+                             * @example 240
+                             */
+                            conversations: number;
+                            /** @description Of them resolved (status code 1). */
+                            resolved: number;
+                            /** @description Of them open (0). */
+                            open: number;
+                            /** @description Of them pending (2). */
+                            pending: number;
+                            /** @description Of them snoozed (3). */
+                            snoozed: number;
+                            /** @description Statistics of whole seconds over the group's conversations that have a value (negative values, as stored, included). */
+                            chat_duration: {
+                                /**
+                                 * @description How many conversations of the group have a value.
+                                 * @example 118
+                                 */
+                                count: number;
+                                /** @description The mean in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                mean: number | null;
+                                /** @description The median (PostgreSQL's percentile_cont(0.5): linear interpolation) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p50: number | null;
+                                /** @description The 90th percentile (percentile_cont(0.9)) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p90: number | null;
+                                /** @description The 95th percentile (percentile_cont(0.95)) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p95: number | null;
+                                /** @description The largest value in seconds; null when count is 0. */
+                                max: number | null;
+                            };
+                            /** @description first_reply_created_at − created_at, in whole seconds, over the conversations where first_reply_created_at is set. Null (not a count of 0) when the database has no conversations.first_reply_created_at column (GET /ready says so). */
+                            first_response: {
+                                /**
+                                 * @description How many conversations of the group have a value.
+                                 * @example 118
+                                 */
+                                count: number;
+                                /** @description The mean in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                mean: number | null;
+                                /** @description The median (PostgreSQL's percentile_cont(0.5): linear interpolation) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p50: number | null;
+                                /** @description The 90th percentile (percentile_cont(0.9)) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p90: number | null;
+                                /** @description The 95th percentile (percentile_cont(0.95)) in seconds, rounded half away from zero to 3 decimals; null when count is 0. */
+                                p95: number | null;
+                                /** @description The largest value in seconds; null when count is 0. */
+                                max: number | null;
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match header holds the ETag of this very answer. No body. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A request the service cannot use: a malformed Host header, or one sent twice. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Bad request: the Host header is malformed or repeated"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description No token, an unknown token, a token that is not the KPI tracker's, two different tokens, or account_id not in the VBET allowlist. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "Invalid Access Token"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description What was wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A parameter the API does not take (since or until not an integer Unix timestamp, an unknown time_zone or a bare offset, an unknown or repeated group_by key, two periods), or an answer of more than 10,000 rows: narrow the range or take a coarser period. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "time_zone must be an IANA time zone name such as UTC, Europe/Berlin or America/New_York (not an offset such as +02:00: an offset has no daylight-saving rules)"
                      *     }
                      */
                     "application/json": {

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Value } from '@sinclair/typebox/value'
 import { ConversationsPage, DOCUMENTED_EXAMPLE, ErrorBody } from '../../src/kpi/conversations.model.ts'
+import { MetricsPage } from '../../src/kpi/metrics.model.ts'
 import { OPENAPI_FILE, servedOpenApiText } from '../../scripts/openapi.ts'
 import { finishOpenApi } from '../../src/docs/openapi.ts'
 
@@ -25,7 +26,7 @@ describe('the OpenAPI document', () => {
 
   test('the KPI operation under either spelling of the token header; the operational paths apart, without a token', () => {
     // /metrics is the admin listener's (src/ops/admin.ts), not the API's: not in the API's document.
-    expect(Object.keys(served.paths).sort()).toEqual(['/api/v1/kpi/conversations', '/api/v1/kpi/conversations/changes', '/health', '/ready'])
+    expect(Object.keys(served.paths).sort()).toEqual(['/api/v1/kpi/conversations', '/api/v1/kpi/conversations/changes', '/api/v1/kpi/conversations/metrics', '/health', '/ready'])
     for (const path of Object.keys(served.paths)) expect(Object.keys(served.paths[path])).toEqual(['get'])
     expect(served.components.securitySchemes.api_access_token).toMatchObject({ type: 'apiKey', in: 'header', name: 'api_access_token' })
     expect(served.components.securitySchemes.api_access_token_dashed).toMatchObject({ type: 'apiKey', in: 'header', name: 'api-access-token' })
@@ -37,6 +38,9 @@ describe('the OpenAPI document', () => {
     expect([feed.tags, feed.security]).toEqual([['KPI'], operation.security])
     expect(feed.parameters.map((p: { name: string }) => p.name)).toEqual(['start_time', 'cursor', 'account_id', 'page_size', 'format'])
     expect(feed.responses['200'].headers['X-Next-Cursor']).toBeDefined()
+    // The KPI metrics: the same token rule.
+    const metrics = served.paths['/api/v1/kpi/conversations/metrics'].get
+    expect([metrics.tags, metrics.security]).toEqual([['KPI'], operation.security])
     for (const path of ['/health', '/ready']) {
       expect(served.paths[path].get.tags).toEqual(['Operations'])
       expect(served.paths[path].get.security).toEqual([])
@@ -141,6 +145,28 @@ describe('the OpenAPI document', () => {
   test('the API document\'s example requests are in the operation\'s description', () => {
     expect(operation.description).toContain('since=1736467200&until=1736553600&page=1&page_size=100')
     expect(operation.description).toContain('account_id=3&sort_direction=desc&page=1&page_size=50')
+  })
+})
+
+describe('the KPI metrics operation in the document', () => {
+  const metrics = served.paths['/api/v1/kpi/conversations/metrics'].get
+  const metricsParameter = (name: string) => metrics.parameters.find((p: { name: string }) => p.name === name)
+
+  test('its parameters: the rows endpoint\'s account_id, since and until as they are, then time_zone, group_by, format, If-None-Match', () => {
+    expect(metrics.parameters.map((p: { name: string; in: string }) => [p.name, p.in])).toEqual([
+      ['account_id', 'query'], ['since', 'query'], ['until', 'query'], ['time_zone', 'query'], ['group_by', 'query'], ['format', 'query'], ['If-None-Match', 'header'],
+    ])
+    for (const name of ['account_id', 'since', 'until']) expect(metricsParameter(name)).toEqual(parameter(name))
+    expect(metricsParameter('time_zone').schema).toMatchObject({ type: 'string', default: 'UTC' })
+    expect(metricsParameter('group_by').description).toContain('day, week, month, account, assignee, status, label')
+  })
+
+  test('the 200 schema is the contract suite\'s MetricsPage, its example valid; 304, 401, 422 and the rest documented', () => {
+    const ok = metrics.responses['200'].content['application/json']
+    expect(ok.schema).toEqual(plain(MetricsPage))
+    expect(Value.Check(MetricsPage, ok.example)).toBe(true)
+    expect(Object.keys(metrics.responses)).toEqual(['200', '304', '400', '401', '422', '429', '503', 'default'])
+    expect(metrics.responses['422'].description).toContain('10,000 rows')
   })
 })
 

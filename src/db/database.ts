@@ -49,6 +49,11 @@ export interface ConversationsTable {
   cached_label_list: string | null
   created_at: Timestamp
   updated_at: Timestamp
+  /**
+   * When the conversation got its first reply (the platform sets it; UTC, nullable). A real
+   * database may not have the column: the metrics check (metrics.repository's hasFirstReplyColumn).
+   */
+  first_reply_created_at?: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface TagsTable {

@@ -9,6 +9,7 @@ import Cursor from 'pg-cursor'
 import type { DatabaseConfig } from '../config.ts'
 import type { DB, Database } from './database.ts'
 import { isRecoveryConflict, startupSettings, statementPool } from './postgres-pool.ts'
+import { attributeReading, type AttributeReading } from './postgres-attribute-time.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
 
@@ -67,6 +68,27 @@ export interface Dialect {
    * would be held from every other request for the whole export: it reads keyset batches.
    */
   readonly streaming?: StreamingReads
+  /**
+   * How the metrics aggregate in the database itself (PostgreSQL: chat_duration read in SQL,
+   * percentile_cont, periods by width_bucket), one statement for any range. Absent in SQLite, which
+   * has neither regular expressions nor percentiles: the metrics read each conversation's facts
+   * there and aggregate them in TypeScript (src/kpi/metrics.stats.ts gives the same figures).
+   */
+  readonly aggregation?: DatabaseAggregation
+}
+
+export interface DatabaseAggregation {
+  /**
+   * How a JSON column's time attribute is read, in stages each selected once per row, to its whole
+   * Unix seconds as float8: NULL absent, NaN unreadable, as the rule reads it (src/db/postgres-attribute-time.ts).
+   */
+  attributeReading(column: string, key: string): AttributeReading
+  /** A timestamp column's whole Unix seconds (floor), as float8. */
+  epochSeconds(column: string): RawBuilder<number>
+  /** Which of `starts` (ascending, UTC database text) a timestamp column falls after: 1 for the first, 0 before it. */
+  periodIndex(column: string, starts: readonly string[]): RawBuilder<number>
+  /** percentile_cont at each of `fractions` over `expression`'s non-null values, as one float8 array; null when there are none. */
+  percentiles(expression: RawBuilder<unknown>, fractions: readonly number[]): RawBuilder<number[] | null>
 }
 
 export interface StreamingReads {
@@ -163,6 +185,14 @@ const postgresDialect: Dialect = {
     const cause = (error as { cause?: unknown })?.cause
     if (cause && cause !== error && postgresDialect.isUnavailable(cause)) return true
     return PG_UNAVAILABLE_MESSAGES.test(String((error as Error)?.message ?? ''))
+  },
+  aggregation: {
+    attributeReading,
+    epochSeconds: (column) => sql<number>`floor(extract(epoch from ${sql.ref(column)}))::float8`,
+    // One array parameter whatever the number of periods: `{"2026-01-01 00:00:00.000",…}`.
+    periodIndex: (column, starts) => sql<number>`width_bucket(${sql.ref(column)}, ${`{${starts.map((start) => `"${start}"`).join(',')}}`}::timestamp[])`,
+    percentiles: (expression, fractions) =>
+      sql<number[] | null>`percentile_cont(${sql.raw(`array[${fractions.map((fraction) => String(fraction)).join(',')}]`)}::float8[]) within group (order by ${expression})`,
   },
   streaming: {
     attributeText: (column, key) => sql<string | null>`${sql.ref(column)} ->> ${sql.lit(key)}`,

@@ -5,6 +5,7 @@ import type { Connection } from './dialect.ts'
 import { chatwootTables } from './migrations/001_chatwoot_tables.ts'
 import { kpiConversationsIndex } from './migrations/002_kpi_conversations_index.ts'
 import { kpiChangesIndex } from './migrations/003_kpi_changes_index.ts'
+import { firstReplyCreatedAt } from './migrations/004_first_reply_created_at.ts'
 
 /**
  * Brings the schema up to date.
@@ -15,6 +16,7 @@ export async function migrateToLatest({ db, dialect }: Connection): Promise<void
     '001_chatwoot_tables': chatwootTables(dialect),
     '002_kpi_conversations_index': kpiConversationsIndex(dialect),
     '003_kpi_changes_index': kpiChangesIndex(dialect),
+    '004_first_reply_created_at': firstReplyCreatedAt(dialect),
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
   const { error, results } = await migrator.migrateToLatest()

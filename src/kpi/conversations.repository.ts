@@ -60,7 +60,11 @@ export interface PageBoundary {
   readonly id: number
 }
 
-function scoped(connection: Connection, scope: ConversationScope) {
+/**
+ * The conversations of the scope: its accounts, its time column in its range. Every read of a
+ * range starts here (pages, counts, exports, the metrics), so all of them read the same set.
+ */
+export function scoped(connection: Connection, scope: ConversationScope) {
   const { accountIds } = scope
   // One account: `=`, so the index hands rows over in created_at order (the per-account scans of a
   // page rely on it). Several: one bound list, whatever the allowlist's size (`in (?, ?, …)` binds

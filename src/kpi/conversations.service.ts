@@ -152,10 +152,9 @@ export async function readConversationsPage(
   const { connection } = deps
   const start = resolveStart(deps, query, given)
   const scope = await scopeOf(deps, start)
-  const { accountIds } = scope
   const { pageSize, page, sortDirection, cursor } = start
 
-  const scopeKey = `${accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
+  const scopeKey = countKey(scope)
   const boundaryKey = (n: number) => `${scopeKey}|${sortDirection}|${pageSize}|${n}`
   // A cursor says where its page starts; a page number may find it in the boundaries served lately
   // (sealed: only one this deployment stored for this very query and page; and it must lie in the
@@ -187,6 +186,11 @@ function liesIn(boundary: PageBoundary, scope: repository.ConversationScope): bo
   if (typeof boundary?.sortAt !== 'string' || !Number.isSafeInteger(boundary.id) || boundary.id < 1) return false
   const at = Date.parse(`${boundary.sortAt.replace(' ', 'T').slice(0, 23)}Z`)
   return at >= scope.createdFrom.getTime() && at < scope.createdBefore.getTime()
+}
+
+/** The count cache's key of a scope: its accounts and range (the metrics share it). */
+export function countKey(scope: repository.ConversationScope): string {
+  return `${scope.accountIds.join(',')}|${scope.createdFrom.getTime()}|${scope.createdBefore.getTime()}`
 }
 
 /** How many rows an export reads at a time. */

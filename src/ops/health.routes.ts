@@ -8,6 +8,7 @@ import { EVERY_ANSWER } from '../docs/response-headers.ts'
 import { DatabaseMisconfiguredError, ServiceUnavailableError } from '../errors.ts'
 import { ErrorBody } from '../kpi/conversations.model.ts'
 import { ping } from '../kpi/conversations.repository.ts'
+import { FIRST_REPLY_COLUMN, hasFirstReplyColumn } from '../kpi/metrics.repository.ts'
 import { UNUSABLE_REQUEST_RESPONSE } from './request-target.ts'
 import type { SharedState } from '../state/shared-state.ts'
 
@@ -18,6 +19,11 @@ export const ReadyBody = Type.Object(
     shared_state: Type.String({
       description: 'What holds the state instances share: memory (one instance), redis, or "memory (redis unavailable)" while Redis is away (the service still answers).',
     }),
+    detail: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'What works in part, when something does: e.g. that the database has no conversations.first_reply_created_at, so the metrics\' first_response is null.',
+      }),
+    ),
   },
   { description: 'The process and its database answer.' },
 )
@@ -59,7 +65,10 @@ export function healthRoutes(connection: Connection, state: SharedState) {
           if (connection.dialect.isMisconfigured(error)) throw new DatabaseMisconfiguredError({ cause: error })
           throw new ServiceUnavailableError('The database is not reachable', { cause: error })
         }
-        return { status: 'ready' as const, shared_state: state.describe().backend }
+        const detail = (await hasFirstReplyColumn(connection))
+          ? []
+          : [`conversations.${FIRST_REPLY_COLUMN} does not exist in this database: the metrics' first_response is null`]
+        return { status: 'ready' as const, shared_state: state.describe().backend, ...(detail.length > 0 ? { detail } : {}) }
       },
       {
         response: { 200: CloneType(ReadyBody), 503: CloneType(ErrorBody) },
