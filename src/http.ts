@@ -30,13 +30,16 @@ export interface HandlerDeps {
 }
 
 /**
- * A strong ETag for a JSON answer of the API, and 304 with no body when the client already has it
- * (If-None-Match). Conversation data must not sit in shared or browser caches: Cache-Control says
- * private, no-store; a client that re-polls keeps the ETag itself and sends it back.
+ * A strong ETag for a JSON or CSV answer of the API that is not streamed (a page, the metrics),
+ * and 304 with no body when the client already has it (If-None-Match). A streamed export has none:
+ * its hash would need the whole export before its first byte. Conversation data must not sit in
+ * shared or browser caches: Cache-Control says private, no-store; a client that re-polls keeps the
+ * ETag itself and sends it back.
  */
-async function withEtag(request: Request, response: Response): Promise<Response> {
+async function withEtag(request: Request, response: Response, streamed: boolean): Promise<Response> {
   const type = response.headers.get('content-type') ?? ''
-  if (request.method !== 'GET' || response.status !== 200 || !type.startsWith('application/json')) return response
+  const tagged = type.startsWith('application/json') || type.startsWith('text/csv')
+  if (request.method !== 'GET' || response.status !== 200 || streamed || !tagged) return response
   const body = await response.arrayBuffer()
   const etag = `"${new Bun.CryptoHasher('sha256').update(body).digest('base64url').slice(0, 32)}"`
   const headers = new Headers(response.headers)
@@ -114,7 +117,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
           if (!decision.allowed) refused = tooMany(decision, 'requests a minute for one token')
         }
         response = refused ?? (await app.handle(routed))
-        if (isApi && !refused) response = await withEtag(routed, response)
+        if (isApi && !refused) response = await withEtag(routed, response, facts.streamed === true)
         if (facts.authFailed) await authFailures?.take(addressKey)
         items = facts.items
         streamed = facts.streamed === true

@@ -132,11 +132,11 @@ export interface components {
         "RateLimit-Reset": number;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
-        /** @description A strong ETag of this JSON answer; send it back in If-None-Match to get 304 while it is unchanged. */
+        /** @description A strong ETag of this answer (a JSON page, the metrics in JSON or CSV); send it back in If-None-Match to get 304 while it is unchanged. */
         ETag: string;
         /** @description private, no-store: conversation data is kept by no cache; a re-polling client keeps the ETag itself. */
         "Cache-Control": string;
-        /** @description Exports only (CSV, NDJSON): attachment; filename="kpi-conversations_<since>_<until>.<csv|ndjson>", the range in UTC. */
+        /** @description Exports only (CSV, NDJSON): attachment; filename="kpi-conversations_<since>_<until>.<csv|ndjson>" (the metrics: kpi-conversation-metrics_<since>_<until>.csv), the range in UTC. */
         "Content-Disposition": string;
         /** @description With 405: the methods the path takes. */
         Allow: string;
@@ -927,7 +927,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The rows, ordered by the group_by keys as asked. JSON carries a strong ETag and Cache-Control: private, no-store. A generated client that wants the JSON alone asks for application/json. */
+            /** @description The rows, ordered by the group_by keys as asked; with format=csv (or Accept: text/csv) the same rows flat. Both carry a strong ETag and Cache-Control: private, no-store; CSV a Content-Disposition. A generated client that wants the JSON alone asks for application/json. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -937,6 +937,7 @@ export interface operations {
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1112,6 +1113,11 @@ export interface operations {
                             } | null;
                         }[];
                     };
+                    /**
+                     * @example period_start,account_id,conversations,resolved,open,pending,snoozed,chat_duration_count,chat_duration_mean,chat_duration_p50,chat_duration_p90,chat_duration_p95,chat_duration_max,first_response_count,first_response_mean,first_response_p50,first_response_p90,first_response_p95,first_response_max
+                     *     2026-03-29T00:00:00+01:00,3,240,130,60,30,20,118,5123.458,2890,14402.3,23100.55,172800,201,412.5,180,1210.2,2400.75,9000
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Not modified: the If-None-Match header holds the ETag of this very answer. No body. */

@@ -184,6 +184,47 @@ forEachTarget((target) => {
       valid(unknown)
     })
 
+    test('format=csv: the same rows flat, the asked keys then the counts and the twelve statistics, CRLF, nulls empty', async () => {
+      for (const groupBy of ['', 'day,account', 'label,assignee', 'status,week']) {
+        const query = { since: range.since, until: range.until, group_by: groupBy, time_zone: 'America/New_York' }
+        const [json, csv] = await Promise.all([metrics(query), metrics({ ...query, format: 'csv' })])
+        valid(json)
+        rule('the CSV is the JSON\'s rows, flat', csv, () => {
+          expect(csv.status).toBe(200)
+          expect(csv.headers.get('content-type') ?? '').toStartWith('text/csv')
+          expect(csv.headers.get('content-disposition') ?? '').toMatch(/^attachment; filename="kpi-conversation-metrics_\d{8}T\d{6}Z_\d{8}T\d{6}Z\.csv"$/)
+          expect(csv.text.endsWith('\r\n')).toBe(true)
+          const [header, ...lines] = csv.text.replace(/^\uFEFF/, '').slice(0, -2).split('\r\n')
+          const keys = ['period_start', 'account_id', 'assignee_id', 'assignee_name', 'status', 'label'].filter((key) => key in (json.body.payload[0] ?? {}))
+          const statistics = ['chat_duration', 'first_response'].flatMap((measure) => ['count', 'mean', 'p50', 'p90', 'p95', 'max'].map((name) => `${measure}_${name}`))
+          expect(header!.split(',')).toEqual([...keys, 'conversations', 'resolved', 'open', 'pending', 'snoozed', ...statistics])
+          // Rows without quotes in them compare field by field (names with commas are the export spec's business).
+          const flat = json.body.payload.map((row: Record<string, any>) =>
+            [...keys.map((key) => row[key]), row.conversations, row.resolved, row.open, row.pending, row.snoozed,
+              ...['chat_duration', 'first_response'].flatMap((measure) => ['count', 'mean', 'p50', 'p90', 'p95', 'max'].map((name) => row[measure]?.[name] ?? null))]
+              .map((value) => (value === null ? '' : String(value))).join(','))
+          expect(lines.length).toBe(flat.length)
+          lines.forEach((line, index) => {
+            if (!line.includes('"')) expect(line).toBe(flat[index])
+          })
+        })
+      }
+    }, 60_000)
+
+    test.skipIf(!target.remote)('over HTTP: JSON and CSV carry a strong ETag; If-None-Match with it is 304 without a body', async () => {
+      for (const format of ['json', 'csv']) {
+        const query = { since: range.since, until: range.until, group_by: 'day', format }
+        const first = await metrics(query)
+        const etag = first.headers.get('etag')
+        rule('an ETag on the metrics', first, () => expect(etag ?? '').toMatch(/^"[\w-]+"$/))
+        const again = await target.get(query, { path: PATH, headers: { 'if-none-match': etag ?? '' } })
+        rule('If-None-Match with the ETag: 304, no body', again, () => {
+          expect(again.status).toBe(304)
+          expect(again.text).toBe('')
+        })
+      }
+    })
+
     test('more than 10,000 rows: 422 saying to narrow the range or take a coarser period', async () => {
       const answer = await metrics({ since: 0, until: 1_000_000_000, group_by: 'day' })
       anError(answer, 422, 'an answer of 11,575 days is refused')

@@ -16,7 +16,7 @@ export interface Target {
   readonly name: string
   readonly remote: boolean
   /** GET the endpoint (or `path`, the changes feed say): with the target's token, `token: null` for none, or another token. */
-  get(query?: Query | string, options?: { token?: string | null; path?: string }): Promise<Answer>
+  get(query?: Query | string, options?: { token?: string | null; path?: string; headers?: Record<string, string> }): Promise<Answer>
   /** GET any path of the service, without a token. */
   getPath(path: string): Promise<Answer>
   /** An account the token may read (for scoped checks), if known. */
@@ -42,8 +42,8 @@ function optionalInteger(name: string): number | undefined {
 function remoteTarget(baseUrl: string): Target {
   const token = process.env.KPI_TOKEN?.trim()
   if (!token) throw new Error('remote mode needs KPI_TOKEN: the KPI tracker\'s api_access_token of that deployment')
-  const send = async (path: string, sentToken: string | null): Promise<Answer> => {
-    const headers: Record<string, string> = sentToken === null ? {} : { api_access_token: sentToken }
+  const send = async (path: string, sentToken: string | null, extra: Record<string, string> = {}): Promise<Answer> => {
+    const headers: Record<string, string> = sentToken === null ? { ...extra } : { ...extra, api_access_token: sentToken }
     const answer = await readResponse(await fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) }))
     const tokenNote = sentToken === null ? ' (no token)' : sentToken === token ? '' : ' (another token)'
     return { ...answer, request: `GET ${baseUrl}${path}${tokenNote}` }
@@ -51,7 +51,7 @@ function remoteTarget(baseUrl: string): Target {
   return {
     name: 'remote',
     remote: true,
-    get: (query, options = {}) => send(`${options.path ?? PATH}${search(query)}`, options.token === undefined ? token : options.token),
+    get: (query, options = {}) => send(`${options.path ?? PATH}${search(query)}`, options.token === undefined ? token : options.token, options.headers),
     getPath: (path) => send(path, null),
     accountId: optionalInteger('KPI_ACCOUNT_ID'),
     foreignAccountId: optionalInteger('KPI_FOREIGN_ACCOUNT_ID'),

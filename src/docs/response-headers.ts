@@ -11,9 +11,13 @@ export const RESPONSE_HEADERS = {
   'RateLimit-Remaining': { description: 'Requests left in the current one-minute window.', schema: seconds },
   'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: seconds },
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: seconds },
-  ETag: { description: 'A strong ETag of this JSON answer; send it back in If-None-Match to get 304 while it is unchanged.', schema: text },
+  ETag: { description: 'A strong ETag of this answer (a JSON page, the metrics in JSON or CSV); send it back in If-None-Match to get 304 while it is unchanged.', schema: text },
   'Cache-Control': { description: 'private, no-store: conversation data is kept by no cache; a re-polling client keeps the ETag itself.', schema: text },
-  'Content-Disposition': { description: 'Exports only (CSV, NDJSON): attachment; filename="kpi-conversations_<since>_<until>.<csv|ndjson>", the range in UTC.', schema: text },
+  'Content-Disposition': {
+    description:
+      'Exports only (CSV, NDJSON): attachment; filename="kpi-conversations_<since>_<until>.<csv|ndjson>" (the metrics: kpi-conversation-metrics_<since>_<until>.csv), the range in UTC.',
+    schema: text,
+  },
   Allow: { description: 'With 405: the methods the path takes.', schema: text },
   'X-Next-Cursor': { description: 'Exports of the changes feed only: the cursor that continues the feed right after this export (everything from its end_time on).', schema: text },
 } as const

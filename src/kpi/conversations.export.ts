@@ -48,21 +48,27 @@ const MEDIA_TYPES: Record<string, ExportFormat | undefined> = {
  * (by `negotiator`: highest q, then the most specific range, then the client's order); undefined
  * for JSON pages. An Accept that allows none of the three gets JSON, as it always has.
  */
-export function exportFormatOf(format: string | undefined, accept: string | null): ExportFormat | undefined {
-  if (format === 'csv' || format === 'ndjson') return format
+export function exportFormatOf(
+  format: string | undefined,
+  accept: string | null,
+  /** The exports the route offers (the metrics: CSV alone). */
+  offered: readonly ExportFormat[] = ['csv', 'ndjson'],
+): ExportFormat | undefined {
+  if ((format === 'csv' || format === 'ndjson') && offered.includes(format)) return format
   if (format === 'json' || !accept) return undefined
-  const [preferred] = new Negotiator({ headers: { accept } }).mediaTypes(Object.keys(MEDIA_TYPES))
+  const types = Object.keys(MEDIA_TYPES).filter((type) => MEDIA_TYPES[type] === undefined || offered.includes(MEDIA_TYPES[type]!))
+  const [preferred] = new Negotiator({ headers: { accept } }).mediaTypes(types)
   return preferred === undefined ? undefined : MEDIA_TYPES[preferred]
 }
 
 /** A field of text: quoted when it holds a comma, a quote or a line break, quotes doubled; null is empty. */
-function csvText(value: string | null): string {
+export function csvText(value: string | null): string {
   if (value === null) return ''
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
 }
 
 /** A field of a number (nothing to quote); null is empty. */
-function csvNumber(value: number | null): string {
+export function csvNumber(value: number | null): string {
   return value === null ? '' : String(value)
 }
 

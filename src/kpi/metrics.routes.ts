@@ -8,11 +8,13 @@ import { EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { MethodNotAllowedError } from '../errors.ts'
 import { factsOf } from '../ops/request-facts.ts'
+import { exportFilename, exportFormatOf, exportHeaders } from './conversations.export.ts'
 import { ErrorBody } from './conversations.model.ts'
 import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES } from './conversations.routes.ts'
 import type { KpiDeps } from './conversations.service.ts'
 import { METRICS_EXAMPLE, METRICS_INTEGER_PARAMETERS, METRICS_PARAMETER_RULES, MetricsPage, MetricsQuery } from './metrics.model.ts'
-import { MAX_ROWS } from './metrics.rules.ts'
+import { metricsCsv, metricsCsvColumns } from './metrics.csv.ts'
+import { MAX_ROWS, parseGroupBy } from './metrics.rules.ts'
 import { readMetrics } from './metrics.service.ts'
 import { validateQueryText } from './query-text.ts'
 
@@ -25,10 +27,21 @@ export const CONVERSATION_METRICS_RESPONSES: ResponseDocs = {
   ...CONVERSATIONS_RESPONSES,
   200: {
     description:
-      'The rows, ordered by the group_by keys as asked. JSON carries a strong ETag and Cache-Control: private, no-store. ' +
-      'A generated client that wants the JSON alone asks for application/json.',
+      'The rows, ordered by the group_by keys as asked; with format=csv (or Accept: text/csv) the same rows flat. Both carry a strong ETag ' +
+      'and Cache-Control: private, no-store; CSV a Content-Disposition. A generated client that wants the JSON alone asks for application/json.',
     example: METRICS_EXAMPLE,
-    headers: [...EVERY_API_ANSWER, 'ETag', 'Cache-Control'],
+    headers: [...EVERY_API_ANSWER, 'ETag', 'Cache-Control', 'Content-Disposition'],
+    otherContent: {
+      'text/csv': {
+        schema: {
+          type: 'string',
+          description:
+            'RFC 4180, UTF-8 with a BOM, CRLF. A header row: the asked keys among period_start, account_id, assignee_id, assignee_name, status, label; ' +
+            `then ${metricsCsvColumns(parseGroupBy('')).join(',')}. Nulls are empty.`,
+        },
+        example: `${metricsCsvColumns(parseGroupBy('day,account')).join(',')}\r\n2026-03-29T00:00:00+01:00,3,240,130,60,30,20,118,5123.458,2890,14402.3,23100.55,172800,201,412.5,180,1210.2,2400.75,9000\r\n`,
+      },
+    },
   },
   422: {
     description:
@@ -61,6 +74,16 @@ export function conversationMetricsRoutes(deps: KpiDeps) {
         async transform({ request }) {
           await authenticateRequest(deps, request)
           validateQueryText(new URL(request.url).searchParams, QUERY_RULES)
+        },
+        // format=csv or Accept: text/csv: the same rows flat, whole (at most MAX_ROWS of them), with an ETag like the JSON.
+        async beforeHandle({ query, request }) {
+          const params = new URL(request.url).searchParams
+          if (exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'), ['csv']) !== 'csv') return
+          const page = await readMetrics(deps, query, new Set(params.keys()))
+          factsOf(request).items = page.payload.length
+          const filename = exportFilename('csv', page.meta.since, page.meta.until, 'kpi-conversation-metrics')
+          // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
+          return new Response(metricsCsv(parseGroupBy(query.group_by), page), { headers: exportHeaders('csv', filename) }) as unknown as void
         },
         response: {
           200: CloneType(MetricsPage),
