@@ -12,6 +12,7 @@ import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.ro
 import type { ChangesDeps } from './kpi/changes.service.ts'
 import { CHANGES_INTEGER_PARAMETERS } from './kpi/changes.model.ts'
 import { CONVERSATION_METRICS_PATH, CONVERSATION_METRICS_RESPONSES, conversationMetricsRoutes } from './kpi/metrics.routes.ts'
+import { dashboardRoutes } from './ui/dashboard.routes.ts'
 import { HEALTH_RESPONSES, healthRoutes, READY_RESPONSES } from './ops/health.routes.ts'
 import { RESPONSE_HEADERS } from './docs/response-headers.ts'
 import { factsOf } from './ops/request-facts.ts'
@@ -173,6 +174,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(conversationMetricsRoutes(kpi))
+    .use(dashboardRoutes())
 }
 
 export type App = ReturnType<typeof createApp>
