@@ -484,10 +484,11 @@ describe.skipIf(!runnable)('two instances behind HAProxy, reading a hot standby 
     await loader.sync()
 
     // The truth, from the standby through the balancer: the documented endpoint's item of every VBET conversation, with its updated_at.
-    const replica = new pg.Client({ connectionString: standby.url })
-    await replica.connect()
-    const updated = new Map((await replica.query('select id, updated_at::text as at from conversations')).rows.map((row) => [Number(row.id), String(row.at)]))
-    await replica.end()
+    // updated_at from the primary (the standby has caught up with it; a query of ours there could be cancelled by a conflict with recovery).
+    const source = new pg.Client({ connectionString: primary.url })
+    await source.connect()
+    const updated = new Map((await source.query('select id, updated_at::text as at from conversations')).rows.map((row) => [Number(row.id), String(row.at)]))
+    await source.end()
     const truth = new Map<number, Record<string, unknown>>()
     for (let n = 1; ; n++) {
       const documented = await page(TOKENS.exactFeed, `since=${-62135596800}&until=253402300799&page_size=1000&page=${n}`)
