@@ -7,6 +7,7 @@ import { createdRange } from '../src/kpi/conversations.rules.ts'
 import { startService } from '../spec/service-process.ts'
 import { anchorSecondsOf, DAY, endpointOf, peerPage, preparedDatabase, round, timings, vbetIdsOf, type BenchData } from './bench-kit.ts'
 import { rssMegabytes } from './load.ts'
+import { getMetrics, METRICS_ZONE, metricsMonth } from './bench-metrics.ts'
 
 const GROWTH_START = '<!-- growth -->'
 const GROWTH_END = '<!-- /growth -->'
@@ -31,6 +32,9 @@ export interface Growth {
   readonly deep: number
   readonly count: number
   readonly exportRowsPerSecond: number
+  /** The metrics of 30 days by day and account, and of the whole range (p50). */
+  readonly metrics30: number
+  readonly metricsWhole: number
   readonly peakRss: number
 }
 
@@ -62,6 +66,9 @@ export async function measureGrowth(size: number, data: BenchData): Promise<Grow
     const vbetRows = (await get({ ...whole, page_size: 1 })).meta.items_count as number
     const deep = await timings(3, (i) => get({ ...whole, until: whole.until + i, page_size: 1000, page: Math.ceil(vbetRows / 1000) }))
     const count = await timings(3, (i) => repository.countConversations(direct!, { accountIds: vbetIds, ...createdRange(whole.since, whole.until + i) }))
+    const metricsQuery = { ...metricsMonth(data), group_by: 'day,account', time_zone: METRICS_ZONE }
+    const metrics30 = await timings(5, () => getMetrics(service!.url, metricsQuery))
+    const metricsWhole = await timings(3, () => getMetrics(service!.url, { since: anchorSeconds - data.days * DAY, until: anchorSeconds - 1, group_by: 'day,account', time_zone: METRICS_ZONE }))
     const csv = await download({ ...whole, format: 'csv' })
     clearInterval(sampler)
     if (csv.lines - 1 !== vbetRows) throw new Error(`growth ${size}: the export has ${csv.lines - 1} rows, the range ${vbetRows}`)
@@ -77,6 +84,8 @@ export async function measureGrowth(size: number, data: BenchData): Promise<Grow
       deep: deep.p50,
       count: count.p50,
       exportRowsPerSecond: vbetRows / csv.seconds,
+      metrics30: metrics30.p50,
+      metricsWhole: metricsWhole.p50,
       peakRss: Math.max(...rss),
     }
   } finally {
@@ -90,7 +99,7 @@ export function growthTable(measured: readonly Growth[], data: BenchData): strin
   const ms = (value: number) => `${round(value, value < 10 ? 1 : 0)} ms`
   const lines = measured.map(
     (g) =>
-      `| ${g.size.toLocaleString('en')} | ${g.vbetRows.toLocaleString('en')} | ${Math.round((g.vbetRows * 30) / data.days).toLocaleString('en')} | ${round(g.seedSeconds, 0)} s | ${ms(g.page30)} | ${ms(g.page30Cached)} | ${ms(g.peer30)} | ${ms(g.pageWhole)} | ${ms(g.peerWhole)} | ${ms(g.deep)} | ${ms(g.count)} | ${Math.round(g.exportRowsPerSecond).toLocaleString('en')} | ${round(g.peakRss, 0)} MB |`,
+      `| ${g.size.toLocaleString('en')} | ${g.vbetRows.toLocaleString('en')} | ${Math.round((g.vbetRows * 30) / data.days).toLocaleString('en')} | ${round(g.seedSeconds, 0)} s | ${ms(g.page30)} | ${ms(g.page30Cached)} | ${ms(g.peer30)} | ${ms(g.pageWhole)} | ${ms(g.peerWhole)} | ${ms(g.deep)} | ${ms(g.count)} | ${Math.round(g.exportRowsPerSecond).toLocaleString('en')} | ${ms(g.metrics30)} | ${ms(g.metricsWhole)} | ${round(g.peakRss, 0)} MB |`,
   )
   // Growth step by step (each size against the one before).
   const steps = (pick: (g: Growth) => number) =>
@@ -107,10 +116,10 @@ server of its own (same generator: ${data.accounts} accounts, ${data.vbet} of th
 p50 of a few samples each (20 for the 30-day page, 3–5 for the others), the whole range exported once as CSV, the
 service's peak RSS over all of it. "peer" is the straightforward SQL of the main table.
 
-| conversations | VBET rows (whole range) | of them in 30 days | seeded in | page 1, 30 days | the same, count cached | peer | page 1, whole range | peer | deepest page (1000) | count, whole range | CSV export rows/s | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| conversations | VBET rows (whole range) | of them in 30 days | seeded in | page 1, 30 days | the same, count cached | peer | page 1, whole range | peer | deepest page (1000) | count, whole range | CSV export rows/s | metrics, 30 days by day × account | metrics, whole range by day × account | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${lines.join('\n')}
 
-Step by step the table grows ${sizes}: the 30-day page ${steps((g) => g.page30)} (with its count cached ${steps((g) => g.page30Cached)}; its peer ${steps((g) => g.peer30)}), the whole-range page ${steps((g) => g.pageWhole)} (its peer ${steps((g) => g.peerWhole)}), the deepest page ${steps((g) => g.deep)}, the whole-range count ${steps((g) => g.count)}, export rows/s ${steps((g) => g.exportRowsPerSecond)}, peak RSS ${steps((g) => g.peakRss)}. The generator spreads every size over the same ${data.days} days, so a 30-day window holds as many more rows as the table: its count grows with them; the page's own statements do not.
+Step by step the table grows ${sizes}: the 30-day page ${steps((g) => g.page30)} (with its count cached ${steps((g) => g.page30Cached)}; its peer ${steps((g) => g.peer30)}), the whole-range page ${steps((g) => g.pageWhole)} (its peer ${steps((g) => g.peerWhole)}), the deepest page ${steps((g) => g.deep)}, the whole-range count ${steps((g) => g.count)}, export rows/s ${steps((g) => g.exportRowsPerSecond)}, the metrics of 30 days ${steps((g) => g.metrics30)} and of the whole range ${steps((g) => g.metricsWhole)}, peak RSS ${steps((g) => g.peakRss)}. The generator spreads every size over the same ${data.days} days, so a 30-day window holds as many more rows as the table: its count grows with them; the page's own statements do not.
 ${GROWTH_END}`
 }

@@ -45,12 +45,14 @@ export async function seedBenchmark(db: Kysely<Database>, options: BenchSeedOpti
     const hi = Math.min(total, lo + batch - 1)
     // created_at: evenly through the span, in id order, with up to 60 s of jitter and a fraction.
     const createdAt = `(timestamp '${anchor}' - interval '${spanSeconds} seconds' + (i::double precision * ${spanSeconds} / ${total} + ${h('i', 2, 60_000)} / 1000.0) * interval '1 second')`
-    await run(`insert into conversations (id, account_id, inbox_id, display_id, status, assignee_id, contact_id, additional_attributes, cached_label_list, created_at, updated_at)
+    // first_reply_created_at: four in five answered, 15 s to 2 h after creation.
+    await run(`insert into conversations (id, account_id, inbox_id, display_id, status, assignee_id, contact_id, additional_attributes, cached_label_list, created_at, updated_at, first_reply_created_at)
       select i, account_id, 1, i, status, assignee_id, contact_id,
         case when status = 1 then jsonb_build_object('browser_language', 'en', 'resolved_time',
           to_char(created_at + (60 + ${h('i', 5, 172_800)}) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
           else '{"browser_language":"en"}'::jsonb end,
-        null, created_at, created_at
+        null, created_at, created_at,
+        case when ${h('i', 11, 100)} < 80 then created_at + (15 + ${h('i', 12, 7200)}) * interval '1 second' end
       from (
         select i, 1 + ${h('i', 1, accounts)} as account_id,
           case when ${h('i', 3, 100)} < 55 then 1 when ${h('i', 3, 100)} < 80 then 0 when ${h('i', 3, 100)} < 90 then 2 else 3 end as status,

@@ -36,6 +36,7 @@ import {
 } from './bench-kit.ts'
 import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
 import { captureSection, withCaptureSection } from './bench-capture.ts'
+import { metricsBenchRows } from './bench-metrics.ts'
 import { cpuMilliseconds, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 import { progress, say, type Progress } from './progress.ts'
 
@@ -500,6 +501,12 @@ async function mainTable() {
       3,
       feedCopy.lines,
     )
+
+    status('6. the KPI metrics: 30 days against the same SQL and two peers; the whole range')
+    // 6. The KPI metrics (scripts/bench-metrics.ts): 30 days by day and account against the same
+    //    SQL, the client's export-and-aggregate and the report builder's query per day per metric;
+    //    the whole range's answer and the service's memory while it is made.
+    await metricsBenchRows({ serverUrl: server.url, serviceUrl: service.url, servicePid: service.pid, direct: direct!, data: DATA, samples: SAMPLES, addRow })
 
     status('plans of the page statements')
     // Plans of the page 1 and the deepest page statements, for the record.

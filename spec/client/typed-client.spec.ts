@@ -1,8 +1,8 @@
 // A client generated from openapi.json, as an integrator builds one: openapi-typescript's types
 // (spec/client/openapi-types.ts, kept equal to the document by a spec) and openapi-fetch, against
 // the service as a separate process. Every call below is checked by `tsc --strict` (the suite's
-// type check) as well as at run time: a page, an error body, a cursor walk, an ETag re-poll, and the
-// changes feed's items, a live one and a deletion.
+// type check) as well as at run time: a page, an error body, a cursor walk, an ETag re-poll, the
+// changes feed's items, a live one and a deletion, and the KPI metrics.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -79,6 +79,28 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('a typed client (openapi-typescri
     }
     expect(pages).toBe(Math.ceil(total / 400))
     expect(seen.size).toBe(total)
+  })
+
+  test('the KPI metrics: rows typed with their keys and statistics; a bad time zone is a typed 422', async () => {
+    const path = '/api/v1/kpi/conversations/metrics'
+    const since = String(Math.floor(Date.now() / 1000) - 120 * 86_400)
+    const { data, error, response } = await client.GET(path, { params: { query: { group_by: 'day,account', time_zone: 'Europe/Berlin', since } } })
+    expect([error, response.status]).toEqual([undefined, 200])
+    if (!data) throw new Error('no metrics')
+    const keys: Array<'day' | 'week' | 'month' | 'account' | 'assignee' | 'status' | 'label'> = data.meta.group_by
+    const first = data.payload[0]
+    if (!first) throw new Error('no rows')
+    const start: string | undefined = first.period_start
+    const median: number | null = first.chat_duration.p50
+    const replies: number | undefined = first.first_response?.count
+    expect(keys).toEqual(['day', 'account'])
+    expect(start).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\+0[12]:00$/)
+    expect(median === null || typeof median === 'number').toBe(true)
+    expect(typeof replies).toBe('number')
+    expect(data.payload.reduce((sum, row) => sum + row.conversations, 0)).toBeGreaterThan(1000)
+    const invalid = await client.GET(path, { params: { query: { time_zone: '+02:00' } } })
+    expect(invalid.response.status).toBe(422)
+    expect(invalid.error?.error).toContain('time_zone')
   })
 
   test('an ETag re-poll: 304 with no data while unchanged, handled by status', async () => {

@@ -46,6 +46,9 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
       'cursor export, CPU a page of 1000',
       "against the peer's OFFSET-paged export",
       'changes feed, walked',
+      'metrics, 30 days',
+      'one query per day per metric',
+      'metrics, the whole range',
     ]
     const rows = report.split('\n').filter((line) => /^\s*\| /.test(line))
     for (const measure of measures) {

@@ -1,6 +1,6 @@
 // `npm run build`: one executable that is the whole service. Built here into a temporary folder and
-// run from another one, with no project, no node_modules and no Bun beside it: it serves Swagger UI
-// and the OpenAPI document from inside itself, refuses to start without a database unless the demo
+// run from another one, with no project, no node_modules and no Bun beside it: it serves Swagger UI,
+// the OpenAPI document and the dashboard from inside itself, refuses to start without a database unless the demo
 // is asked for, reads no .env from where it starts, stops on SIGTERM, and passes the remote contract
 // suite against a real PostgreSQL database.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { DEMO_TOKEN, demoDataSet } from '../../fixtures/demo-data-set.ts'
 import { insertDataSet } from '../../fixtures/insert.ts'
 import { SWAGGER_UI_ASSETS } from '../../src/docs/swagger-assets.ts'
+import { DASHBOARD_ASSETS } from '../../src/ui/dashboard-assets.ts'
 import { builtExecutable } from '../executable.ts'
 import { runRemoteSuite, suiteCount } from '../remote-suite.ts'
 import { runServiceExpectingExit, startService, type ServiceProcess } from '../service-process.ts'
@@ -76,6 +77,16 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('npm run build: the executable', 
     }
     const document = await (await fetch(`${service.url}/swagger/json`)).json()
     expect(document).toEqual(await Bun.file(join(ROOT, 'openapi.json')).json())
+    // The dashboard's page and files from inside it too: uPlot and the CSS as they are, the page's script transpiled.
+    const dashboard = await (await fetch(`${service.url}/dashboard`)).text()
+    for (const [name, asset] of Object.entries(DASHBOARD_ASSETS)) {
+      expect(dashboard).toContain(`/dashboard/assets/${name}`)
+      const served = await fetch(`${service.url}/dashboard/assets/${name}`)
+      expect({ name, status: served.status, type: served.headers.get('content-type') }).toEqual({ name, status: 200, type: asset.contentType })
+      const text = await served.text()
+      if (asset.transpile) expect(text).toContain('/api/v1/kpi/conversations/metrics')
+      else expect(text).toBe(await Bun.file(asset.path).text())
+    }
 
     expect(await service.stop()).toBe(0)
     expect(service.output()).toContain('"message":"stopped"')
