@@ -124,7 +124,9 @@ forEachTarget((target) => {
         asc = await walk(target, bounds, 7)
         desc = await walk(target, { ...bounds, sort_direction: 'desc' }, 7)
         if (range.count === 0) console.warn(`[${target.name}] no conversations to walk: the range checks are vacuous`)
-      })
+        // Two walks of pages of 7 over up to 300 conversations: about 90 requests, to a deployment
+        // across a network in remote mode (or a loaded machine), well past Bun's 5 s for a hook.
+      }, 120_000)
 
       test('items_count is the same on every page and equals the sum of the page lengths', () => {
         for (const walked of [asc, desc]) {
