@@ -83,14 +83,12 @@ export function createApp(deps: AppDeps) {
   metrics.collect(() => [
     {
       name: 'kpi_cache_lookups_total',
-      help: 'Cache lookups by cache and result (count: items_count by scope; token: token owners).',
+      help: 'Cache lookups by cache and result (count: items_count by scope; token: token owners; boundary: where the page before a page number ended). With a cache off, every lookup is a miss.',
       type: 'counter',
-      samples: [
-        { labels: { cache: 'count', result: 'hit' }, value: kpi.counts.hits },
-        { labels: { cache: 'count', result: 'miss' }, value: kpi.counts.misses },
-        { labels: { cache: 'token', result: 'hit' }, value: kpi.tokenOwners.hits },
-        { labels: { cache: 'token', result: 'miss' }, value: kpi.tokenOwners.misses },
-      ],
+      samples: [kpi.counts, kpi.tokenOwners, kpi.boundaries].flatMap((cache) => [
+        { labels: { cache: cache.namespace, result: 'hit' }, value: cache.hits },
+        { labels: { cache: cache.namespace, result: 'miss' }, value: cache.misses },
+      ]),
     },
     {
       name: 'kpi_shared_state_rejected_total',

@@ -69,6 +69,9 @@ for (const dialect of DIALECTS) {
       expect(text).toMatch(/kpi_http_request_duration_seconds_bucket\{le="\+Inf"\} 3/)
       expect(text).toContain('kpi_cache_lookups_total{cache="count",result="hit"} 1')
       expect(text).toContain('kpi_cache_lookups_total{cache="count",result="miss"} 1')
+      // Page 2 starts where page 1 ended (its end kept): the boundary cache's hit.
+      expect(text).toContain('kpi_cache_lookups_total{cache="boundary",result="hit"} 1')
+      expect(text).toContain('kpi_cache_lookups_total{cache="token",result="hit"} 2')
       if (dialect === 'postgres') expect(text).toMatch(/kpi_db_pool_connections\{state="total"\} \d+/)
       for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [\d.e+-]+)$/)
     })

@@ -66,6 +66,19 @@ describe('SharedCache', () => {
     expect(await cache.peek('scope')).toBe(9)
   })
 
+  test('every lookup is counted, a hit or a miss, a peek too; with a lifetime of 0 (caching off) every lookup is a miss', async () => {
+    const { cache } = make()
+    expect(await cache.peek('scope')).toBeUndefined()
+    await cache.get('scope', async () => 7)
+    expect(await cache.peek('scope')).toBe(7)
+    expect([cache.hits, cache.misses]).toEqual([1, 2])
+    const off = new SharedCache<number>(new MemoryState(), 'count', 0, new Seal(SECRET))
+    expect(await off.get('scope', async () => 7)).toBe(7)
+    expect(await off.get('scope', async () => 8)).toBe(8)
+    expect(await off.peek('scope')).toBeUndefined()
+    expect([off.hits, off.misses]).toEqual([0, 3])
+  })
+
   test('a genuine value put back past its lifetime is a miss, and not counted as forged', async () => {
     const { cache, state, now } = make()
     await cache.set('scope', 7)

@@ -1,6 +1,6 @@
 // A typed cache over the shared state: values as JSON under hashed keys (any key, even a scope of
-// 70,000 account ids, is 43 characters), a lifetime, and hit/miss counts for /metrics. With a
-// lifetime of 0 it caches nothing. Every value is sealed (src/state/seal.ts): what comes back from
+// 70,000 account ids, is 43 characters), a lifetime, and hit/miss counts for /metrics (every
+// lookup counts, a peek too). With a lifetime of 0 it caches nothing: every lookup is a miss. Every value is sealed (src/state/seal.ts): what comes back from
 // the shared state is used only if this deployment stored it under that key, within its lifetime;
 // anything else is a miss, counted, and logged once per cache (never the key or the value).
 import { createHash } from 'node:crypto'
@@ -40,7 +40,10 @@ export class SharedCache<V> {
 
   /** The cached value, or what `load` gives (then cached). Concurrent loads of one key are not merged. */
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.ttlMs <= 0) return load()
+    if (this.ttlMs <= 0) {
+      this.misses++
+      return load()
+    }
     const cached = await this.#read(key)
     if (cached !== undefined) {
       this.hits++
@@ -52,10 +55,12 @@ export class SharedCache<V> {
     return value
   }
 
-  /** The cached value, if fresh and genuine; counts no hit or miss. */
+  /** The cached value, if fresh and genuine (counted as a hit, else a miss); nothing is loaded. */
   async peek(key: string): Promise<V | undefined> {
-    if (this.ttlMs <= 0) return undefined
-    return (await this.#read(key))?.v
+    const found = this.ttlMs > 0 ? await this.#read(key) : undefined
+    if (found) this.hits++
+    else this.misses++
+    return found?.v
   }
 
   async set(key: string, value: V): Promise<void> {
