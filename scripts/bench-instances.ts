@@ -13,7 +13,7 @@ import { migrateToLatest } from '../src/db/migrate.ts'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService, type ServiceProcess } from '../spec/service-process.ts'
 import { seedBenchmark } from './bench-seed.ts'
-import { randomQueriesLua, runWrk, type WrkResult } from './load.ts'
+import { newLoadSeed, randomQueriesLua, runWrk, type WrkResult } from './load.ts'
 import { startThrowawayPostgres } from './postgres.ts'
 import { startHAProxy, startRedis, type HAProxy, type Redis } from './topology.ts'
 
@@ -23,6 +23,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     samples: { type: 'string', default: '3' },
+    seed: { type: 'string' },
     out: { type: 'string', default: join(import.meta.dir, '..', 'BENCHMARKS.md') },
   },
 })
@@ -60,7 +61,10 @@ try {
   }
   instances.push(...(await Promise.all([startService(env), startService(env)])))
   haproxy = await startHAProxy(instances.map((instance) => instance.url))
-  const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds: ANCHOR.getTime() / 1000, days: DAYS, vbetAccountIds: VBET_IDS })
+  // Each run draws other requests (its seed printed, and given back with --seed to replay it); wrk's threads each their own.
+  const seed = flags.seed === undefined ? newLoadSeed() : Number(flags.seed)
+  console.log(`load seed ${seed}`)
+  const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds: ANCHOR.getTime() / 1000, days: DAYS, vbetAccountIds: VBET_IDS, seed })
   const targets = { one: instances[0]!.url, two: haproxy.url } as const
   // Warm both paths (caches, plans, connections) before measuring.
   for (const url of Object.values(targets)) await runWrk(url, lua, { connections: CONNECTIONS, seconds: 3, workDir: work })
@@ -84,7 +88,7 @@ try {
 
 Run: \`bun scripts/bench-instances.ts --conversations ${N} --duration ${SECONDS} --connections ${CONNECTIONS} --samples ${SAMPLES}\` on ${new Date().toISOString().slice(0, 10)}.
 The same throwaway PostgreSQL (${N} conversations, ${ACCOUNTS} accounts, ${VBET_IDS.length} VBET), the benchmark's random queries (wrk, ${CONNECTIONS} connections, ${SECONDS} s a sample),
-shared state in Redis for both setups; samples alternate one, two, one, two, … on this ${navigator.hardwareConcurrency}-core machine.
+load seed ${seed} (each wrk thread its own, derived from it), shared state in Redis for both setups; samples alternate one, two, one, two, … on this ${navigator.hardwareConcurrency}-core machine.
 
 | setup | req/s, median (range over ${SAMPLES}) | p50 | p99 | answers other than 200 |
 |---|---|---|---|---|

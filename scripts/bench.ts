@@ -37,7 +37,7 @@ import {
 import { growthSection, growthTable, measureGrowth, type Growth } from './bench-growth.ts'
 import { captureSection, withCaptureSection } from './bench-capture.ts'
 import { metricsBenchRows } from './bench-metrics.ts'
-import { cpuMilliseconds, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
+import { cpuMilliseconds, newLoadSeed, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 import { progress, say, type Progress } from './progress.ts'
 
 const { values: flags } = parseArgs({
@@ -50,6 +50,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '16' },
     samples: { type: 'string', default: '200' },
     growth: { type: 'string', default: '' },
+    seed: { type: 'string' },
     out: { type: 'string', default: join(import.meta.dir, '..', 'BENCHMARKS.md') },
   },
 })
@@ -62,6 +63,8 @@ const CONNECTIONS = Number(flags.connections)
 const SAMPLES = Number(flags.samples)
 /** Rounds of the whole-range exports and their COPY; each export ratio is the median of the rounds' ratios. */
 const EXPORT_ROUNDS = 5
+/** The load's seed: another each run unless given (to replay a run); printed. */
+const SEED = flags.seed === undefined ? newLoadSeed() : Number(flags.seed)
 const GROWTH = flags.growth ? flags.growth.split(',').map(Number) : []
 if (GROWTH.some((size) => !Number.isSafeInteger(size) || size < 1000)) throw new Error('--growth: sizes of at least 1000, comma-separated')
 // "Now" for the data: the start of today, so the service's default range (to the end of today) holds it all.
@@ -162,7 +165,7 @@ ${body}
 }
 
 // ---------------------------------------------------------------------------------------------
-say(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}`)
+say(`benchmark: ${N} conversations, ${ACCOUNTS} accounts (${VBET} VBET), ${DAYS} days${GROWTH.length ? `; growth at ${GROWTH.join(', ')}` : ''}; load seed ${SEED}`)
 /** The main table, at N conversations (`--conversations 0` skips it, for a growth run alone). */
 async function mainTable() {
   const { server, seedSeconds, pgVersion } = await preparedDatabase(N, DATA)
@@ -257,7 +260,7 @@ async function mainTable() {
     //    pgbench -M prepared replaying the service's statements with the same distribution.
     //    Distribution: half the requests all VBET accounts, half one of them; a 30-day window at a
     //    random day (one in ten the whole range); page 1 to 5; page_size 20 (four in five) or 100.
-    const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS })
+    const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds, days: DAYS, vbetAccountIds: VBET_IDS, seed: SEED })
     /**
      * One wrk run against `target`, its resident memory sampled every 100 ms: the peak, with the RSS
      * before; and the service's CPU time a request (steadier than requests a second on a shared machine).

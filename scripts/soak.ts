@@ -10,10 +10,12 @@ import { parseArgs } from 'node:util'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService } from '../spec/service-process.ts'
 import { startDemoPostgres } from './demo-postgres.ts'
-import { randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
+import { newLoadSeed, randomQueriesLua, rssMegabytes, runWrk } from './load.ts'
 
 export interface SoakReport {
   readonly seconds: number
+  /** The load's seed (wrk's threads each draw from their own, derived from it). */
+  readonly seed: number
   readonly requestsPerSecond: number
   readonly statuses: Record<number, number>
   readonly socketErrors: number
@@ -23,13 +25,14 @@ export interface SoakReport {
   readonly failures: string[]
 }
 
-export async function runSoak(options: { seconds: number; connections: number; warmupSeconds?: number }): Promise<SoakReport> {
+export async function runSoak(options: { seconds: number; connections: number; warmupSeconds?: number; seed?: number }): Promise<SoakReport> {
   const { server, data } = await startDemoPostgres(20_000)
   const work = mkdtempSync(join(tmpdir(), 'kpi-soak-'))
   // A limit that saturation crosses: part of the load is answered 429, as it would be in production.
   const service = await startService({ DATABASE_URL: server.url, DB_POOL_SIZE: '20', RATE_LIMIT_PER_MINUTE: '60000' })
   try {
-    const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds: Math.floor(Date.now() / 1000), days: 90, vbetAccountIds: data.vbetAccountIds })
+    const seed = options.seed ?? newLoadSeed()
+    const lua = randomQueriesLua({ token: DEMO_TOKEN, anchorSeconds: Math.floor(Date.now() / 1000), days: 90, vbetAccountIds: data.vbetAccountIds, seed })
     const url = `${service.url}/api/v1/kpi/conversations`
     await runWrk(url, lua, { connections: options.connections, seconds: options.warmupSeconds ?? 10, workDir: work })
 
@@ -50,7 +53,7 @@ export async function runSoak(options: { seconds: number; connections: number; w
     if (result.socketErrors) failures.push(`${result.socketErrors} socket errors`)
     if (!result.statuses[200]) failures.push('no 200 at all')
     if (growth > 0.1) failures.push(`resident memory grew ${(growth * 100).toFixed(1)}% (${first.toFixed(1)} → ${last.toFixed(1)} MB)`)
-    return { seconds: options.seconds, requestsPerSecond: result.requestsPerSecond, statuses: result.statuses, socketErrors: result.socketErrors, rssFirstMb: first, rssLastMb: last, growth, failures }
+    return { seconds: options.seconds, seed, requestsPerSecond: result.requestsPerSecond, statuses: result.statuses, socketErrors: result.socketErrors, rssFirstMb: first, rssLastMb: last, growth, failures }
   } finally {
     await service.stop()
     await server.stop()
@@ -59,9 +62,10 @@ export async function runSoak(options: { seconds: number; connections: number; w
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, connections: { type: 'string', default: '32' } } })
-  const report = await runSoak({ seconds: Number(values.seconds), connections: Number(values.connections) })
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, connections: { type: 'string', default: '32' }, seed: { type: 'string' } } })
+  const report = await runSoak({ seconds: Number(values.seconds), connections: Number(values.connections), seed: values.seed === undefined ? undefined : Number(values.seed) })
   console.log(`${report.seconds} s at ${report.requestsPerSecond} req/s: ${Object.entries(report.statuses).map(([s, n]) => `${s} × ${n}`).join(', ')}; socket errors ${report.socketErrors}`)
+  console.log(`load seed ${report.seed} (again: --seed ${report.seed})`)
   console.log(`resident memory: first 10 s ${report.rssFirstMb.toFixed(1)} MB, last 10 s ${report.rssLastMb.toFixed(1)} MB (${(report.growth * 100).toFixed(1)}%)`)
   console.log(report.failures.length ? `FAILED:\n  ${report.failures.join('\n  ')}` : 'all checks passed')
   process.exit(report.failures.length ? 1 : 0)
