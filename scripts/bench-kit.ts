@@ -50,25 +50,47 @@ export async function timings(samples: number, work: (i: number) => Promise<unkn
  * timings: a drift of this machine's speed while they are measured falls on both sides alike.
  */
 export async function pairedTimings(samples: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>) {
-  for (let i = 0; i < Math.min(10, samples); i++) {
-    await a(++unique)
-    await b(++unique)
-  }
-  const durations = { a: [] as number[], b: [] as number[] }
-  for (let i = 0; i < samples; i++) {
-    const order = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
-    for (const side of order) durations[side].push(await timed(side === 'a' ? a : b, ++unique))
-  }
-  return { a: percentiles(durations.a), b: percentiles(durations.b) }
+  const { a: first, b: second } = await rotatingTimings(samples, { a, b })
+  return { a: first!, b: second! }
 }
 
-async function timed(work: (i: number) => Promise<unknown>, i: number): Promise<number> {
+/**
+ * p50 and p99 of each side, sampled in turns whose order rotates from one sample to the next (a b c,
+ * b c a, c a b, …), indexes as in timings; ten turns first, unmeasured. A side may be synchronous
+ * (a replay that blocks while it runs).
+ */
+export async function rotatingTimings<Side extends string>(samples: number, sides: Record<Side, (i: number) => unknown>): Promise<Record<Side, Percentiles>> {
+  const names = Object.keys(sides) as Side[]
+  for (let i = 0; i < Math.min(10, samples); i++) for (const name of names) await sides[name](++unique)
+  const durations = Object.fromEntries(names.map((name) => [name, [] as number[]])) as unknown as Record<Side, number[]>
+  for (let i = 0; i < samples; i++) {
+    const turn = [...names.slice(i % names.length), ...names.slice(0, i % names.length)]
+    for (const name of i % 2 === 0 ? turn : turn.reverse()) durations[name].push(await timed(sides[name], ++unique))
+  }
+  return Object.fromEntries(names.map((name) => [name, percentiles(durations[name])])) as Record<Side, Percentiles>
+}
+
+export interface Percentiles {
+  readonly p50: number
+  readonly p99: number
+}
+
+export const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+/** `low–high` of `values`, rounded. */
+export const spread = (values: readonly number[], digits = 2) => `${round(Math.min(...values), digits)}–${round(Math.max(...values), digits)}`
+
+/** The 1-minute load average now (Linux): which load a figure was measured under. */
+export function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+}
+
+async function timed(work: (i: number) => unknown, i: number): Promise<number> {
   const started = performance.now()
   await work(i)
   return performance.now() - started
 }
 
-function percentiles(durations: number[]): { p50: number; p99: number } {
+export function percentiles(durations: number[]): Percentiles {
   const sorted = [...durations].sort((x, y) => x - y)
   return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }
 }

@@ -1,5 +1,7 @@
 // `bun scripts/bench.ts` at a tiny size: every measure of the main table and the growth table is
-// written, each with its ratio, and the prose of an existing report (its notes) is kept. No
+// written, each with its ratio and the load it was measured under; the pages against the replay of
+// their own statements, the throughput on the same requests both sides, seeded as given, each wrk
+// thread its own seed; the head under 12 KB; the prose of an existing report (its notes) kept. No
 // figure is judged here (speed is the benchmark's business, on a quiet machine): this keeps the
 // instrument from rotting between the runs that regenerate BENCHMARKS.md.
 import { afterAll, describe, expect, test } from 'bun:test'
@@ -7,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { builtExecutable } from '../executable.ts'
+import { threadSeed } from '../../scripts/load.ts'
 import { DIALECTS } from '../setup.ts'
 
 const ROOT = join(import.meta.dir, '..', '..')
@@ -15,12 +18,13 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kpi-bench-spec-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  test('at 20,000 conversations (and a growth size of 5,000): every row with a ratio, the notes kept', async () => {
+  test('at 20,000 conversations (and a growth size of 5,000): every row with a ratio, the load seeded as given, the head under 12 KB, the notes kept', async () => {
+    const SEED = 424_242
     const out = join(dir, 'BENCHMARKS.md')
     const notes = '<!-- notes -->\n## Notes a person wrote\n\nKept as they are, | pipes | and all.\n'
     await Bun.write(out, `old table\n<!-- growth -->\nold growth\n<!-- /growth -->\n${notes}`)
     const child = Bun.spawn(
-      [process.execPath, join(ROOT, 'scripts/bench.ts'), '--conversations', '20000', '--duration', '2', '--samples', '8', '--growth', '5000', '--out', out],
+      [process.execPath, join(ROOT, 'scripts/bench.ts'), '--conversations', '20000', '--duration', '1', '--samples', '8', '--rounds', '2', '--pool', '8', '--settle', '3', '--seed', String(SEED), '--growth', '5000', '--out', out],
       { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
     )
     const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
@@ -30,17 +34,20 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     const report = await Bun.file(out).text()
 
     const measures = [
-      'page, 30 days, page_size 20',
+      'page, 30 days, page_size 20: p50',
+      'page, 30 days, page_size 20: p99',
       'page, 30 days, page_size 1000',
       'page, whole range, page_size 20',
       'page, whole range, page_size 1000',
       'deepest page',
       'throughput, 16 connections',
-      'service peak RSS during the throughput run',
+      "the peer's statements under the same load",
+      'throughput as deployed',
+      'service peak RSS during the throughput runs',
       'GC_INTERVAL_MS=1000',
       'CSV export (format=csv)',
       'NDJSON export (format=ndjson)',
-      'service RSS: peak during the exports',
+      'service RSS after the exports',
       'full export by page number',
       'cursor export',
       'cursor export, CPU a page of 1000',
@@ -54,15 +61,34 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     for (const measure of measures) {
       const row = rows.find((line) => line.includes(measure))
       expect({ measure, row: row !== undefined }).toEqual({ measure, row: true })
-      // Cells: measure, service, limit, ratio, peer, ratio to the peer, target, verdict.
+      // Cells: measure, service, limit, ratio, peer, ratio to the peer, target, verdict, load average.
       const cells = row!.split('|').slice(1, -1).map((cell) => cell.trim())
       expect({ measure, ratio: Number.isFinite(Number(cells[3])) }).toEqual({ measure, ratio: true })
       // A row without a target (what a measure is made of) says so: its verdict is a dash.
       expect(cells[6] === '–' ? ['–'] : ['met', '**missed**']).toContain(cells[7]!)
+      expect({ measure, load: /^\d+\.\d–\d+\.\d$/.test(cells[8]!) }).toEqual({ measure, load: true })
     }
+    const row = (measure: string) => rows.find((line) => line.includes(measure))!
+    // The pages' limit is the replay of the statements the service sent, with pgbench and pg beside it.
+    for (const page of ['page, 30 days, page_size 20: p50', 'page, whole range, page_size 1000']) {
+      expect(row(page)).toMatch(/its \d+ statements in \d+ stages \([\d +]+\) replayed through libpq; pgbench one after the other [\d.]+ ms; via pg in Bun [\d.]+ ms/)
+      expect(row(page)).toMatch(/÷ limit by round [\d.]+, [\d.]+[ |]/)
+    }
+    // The throughput row: the same requests on both sides, the run's seed as given, each wrk thread its own, no cache hit.
+    const throughput = row('throughput, 16 connections')
+    expect(throughput).toContain(`drawn from seed ${SEED}, caches off on both sides`)
+    expect(throughput).toContain(`wrk threads seeded ${threadSeed(SEED, 1)}, ${threadSeed(SEED, 2)}`)
+    expect(throughput).toContain(`--random-seed ${SEED}`)
+    expect(throughput).toMatch(/cache hits: count 0 of [1-9][\d,]* lookups \(0 %\), token 0 of [1-9][\d,]* lookups \(0 %\), boundary 0 of [\d,]+ lookups \(0 %\)/)
+    expect(row('throughput as deployed')).toMatch(/cache hits: count [\d,]+ of [\d,]+ lookups/)
+    expect(report).toContain(`load seed ${SEED} (\`--seed ${SEED}\` replays its load)`)
+    // The current table and its method first, in under 12 KB.
+    const head = report.slice(0, report.indexOf('<!-- growth -->'))
+    expect(head).toContain('## Method')
+    expect(new TextEncoder().encode(head).length).toBeLessThan(12 * 1024)
     // The opt-in collection's row says what it costs in CPU, the walk's split what a page costs on each side.
-    expect(rows.find((line) => line.includes('GC_INTERVAL_MS=1000'))).toMatch(/ms of CPU a request without it/)
-    expect(rows.find((line) => line.includes('CPU a page of 1000'))).toMatch(/database [\d.]+ ms, service [\d.]+ ms, client [\d.]+ ms/)
+    expect(row('GC_INTERVAL_MS=1000')).toMatch(/ms of CPU a request without it/)
+    expect(row('CPU a page of 1000')).toMatch(/database [\d.]+ ms, service [\d.]+ ms, client [\d.]+ ms/)
     // Every line of the summary names a row of the table.
     expect(stdout.match(/^(met   |MISSED|info  ) /gm)?.length).toBe(measures.length)
 
@@ -70,7 +96,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     expect(report).not.toContain('old growth')
     expect(report).toMatch(/^\| 5,000 \| [\d,]+ \|/m)
     expect(report.endsWith(notes)).toBe(true)
-  }, 180_000)
+  }, 400_000)
 
   const haveTopology = ['haproxy', 'redis-server', 'wrk'].every((name) => Bun.which(name) ?? Bun.which(name, { PATH: '/usr/sbin:/usr/bin' }))
   test.skipIf(!haveTopology)('bun scripts/bench-instances.ts at 2,000 conversations, one sample of 1 s: both rows and the ratio, the rest kept', async () => {

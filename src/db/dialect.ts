@@ -24,8 +24,12 @@ export interface Connection {
 export interface OpenOptions {
   /** The service opens read-only: it must never change the database it reads. */
   readonly readonly: boolean
-  /** Called with every SQL statement run (specs count queries with it). */
-  readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void
+  /**
+   * Called with every SQL statement run, once it has run, and how long it took from the moment it
+   * was handed to its connection (specs count queries with it; the benchmark captures a request's
+   * statements, and which of them ran at once, with it).
+   */
+  readonly onQuery?: (sql: string, parameters: readonly unknown[], durationMs: number) => void
   /** Told, once, of a deployment problem the database layer found and worked around (the server logs it). */
   readonly onWarning?: (message: string) => void
 }
@@ -268,6 +272,6 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
 }
 
 function queryLog({ onQuery }: OpenOptions) {
-  return onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters) : undefined
+  return onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters, event.queryDurationMillis) : undefined
 }
 
