@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RedisState } from '../../src/state/redis-state.ts'
 import { startRedis, type Redis } from '../../scripts/topology.ts'
 import { REMOTE_BASE_URL } from '../setup.ts'
+import { startService } from '../service-process.ts'
+import { DEMO_TOKEN } from '../../fixtures/demo-data-set.ts'
 
 const redisServer = Bun.which('redis-server') ?? (Bun.file('/usr/bin/redis-server').size > 0 ? '/usr/bin/redis-server' : undefined)
 if (!redisServer && !REMOTE_BASE_URL) {
@@ -68,6 +70,35 @@ describe.skipIf(!redisServer || REMOTE_BASE_URL !== undefined)('a Redis that han
       await state.close()
     }
   }, 30_000)
+
+  test('the service with REDIS_URL: API requests while Redis hangs cost one wait in all (kpi_shared_state_timeouts_total), /ready says memory, then redis again after SIGCONT with no request', async () => {
+    const service = await startService({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '100000' })
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${service.adminUrl}/metrics`)).text())?.[1])
+    const ready = async () => ((await (await fetch(`${service.adminUrl}/ready`)).json()) as { shared_state: string }).shared_state
+    try {
+      expect(service.output()).toMatch(/"level":"warn","message":"REDIS_URL without CURSOR_SECRET/)
+      const ask = () => fetch(`${service.url}/api/v1/kpi/conversations?page_size=1`, { headers: { api_access_token: DEMO_TOKEN } }).then((response) => response.status)
+      expect(await ask()).toBe(200)
+      expect(await ready()).toBe('redis')
+      redis.freeze()
+      const statuses = new Set<number>()
+      for (let i = 0; i < 40; i++) statuses.add(await ask())
+      expect([...statuses]).toEqual([200])
+      // Each request reads or writes Redis four or five times (the limits, the token, the count); one command waited.
+      expect(await metric('kpi_shared_state_timeouts_total')).toBe(1)
+      expect(await metric('kpi_shared_state_fallbacks_total')).toBeGreaterThanOrEqual(40 * 4)
+      expect(await ready()).toBe('memory (redis unavailable)')
+      redis.thaw()
+      // /ready and /metrics only read what the service knows: no request touches Redis from here on.
+      const started = performance.now()
+      while ((await ready()) !== 'redis' && performance.now() - started < 2000) await Bun.sleep(20)
+      expect(await ready()).toBe('redis')
+      expect(service.output()).toContain('"message":"shared state: Redis answers again; using it"')
+    } finally {
+      redis.thaw()
+      await service.stop()
+    }
+  }, 60_000)
 
   test('fifty calls at once when it starts to hang: each waits at most once, then memory', async () => {
     const state = new RedisState({ url: redis.url, log: () => {} })
