@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 600,
       authFailuresPerMinute: 30,
       shutdownGraceMs: 25_000,
+      exportWriteTimeoutMs: 30_000,
       gcIntervalMs: 0,
       redisUrl: undefined,
       redisCommandTimeoutMs: 50,
@@ -33,7 +34,7 @@ describe('loadConfig', () => {
 
   test('postgres:// and postgresql:// select PostgreSQL, with pool and timeouts', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://u:secret@db:5433/chatwoot', DB_POOL_SIZE: '4', DB_CONNECT_TIMEOUT_MS: '2000', DB_STATEMENT_TIMEOUT_MS: '9000' })
-    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:secret@db:5433/chatwoot', poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 9000, poolMode: 'session' })
+    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:secret@db:5433/chatwoot', poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 9000, poolMode: 'session', exportConnections: 2 })
     expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot' }).database).toMatchObject({ dialect: 'postgres', poolSize: 10, connectTimeoutMs: 5000, statementTimeoutMs: 15000 })
   })
 
@@ -65,6 +66,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '0', ADMIN_PORT: '0' })).toMatchObject({ port: 0, adminPort: 0 })
     expect(() => loadConfig({ PORT: '8080', ADMIN_PORT: '8080' })).toThrow('ADMIN_PORT must differ from PORT (both are 8080)')
     expect(() => loadConfig({ ADMIN_PORT: '70000' })).toThrow('ADMIN_PORT must be an integer from 0 to 65535 (got "70000")')
+  })
+
+  test('DB_EXPORT_CONNECTIONS: the share of the pool exports may hold, half of DB_POOL_SIZE by default (at least 1), at most all but one', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot' }).database).toMatchObject({ poolSize: 10, exportConnections: 5 })
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_SIZE: '1' }).database).toMatchObject({ exportConnections: 1 })
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_SIZE: '7' }).database).toMatchObject({ exportConnections: 3 })
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_SIZE: '20', DB_EXPORT_CONNECTIONS: '4' }).database).toMatchObject({ exportConnections: 4 })
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/chatwoot', DB_POOL_SIZE: '4', DB_EXPORT_CONNECTIONS: '3' }).database).toMatchObject({ exportConnections: 3 })
+    expect(() => loadConfig({ DB_POOL_SIZE: '4', DB_EXPORT_CONNECTIONS: '4' })).toThrow('DB_EXPORT_CONNECTIONS must be an integer from 1 to 3 (got "4")')
+    expect(() => loadConfig({ DB_EXPORT_CONNECTIONS: '0' })).toThrow('DB_EXPORT_CONNECTIONS must be an integer from 1 to 9 (got "0")')
+  })
+
+  test('EXPORT_WRITE_TIMEOUT_MS: 30 s by default, 100 ms to an hour', () => {
+    expect(loadConfig({ EXPORT_WRITE_TIMEOUT_MS: '2000' }).exportWriteTimeoutMs).toBe(2000)
+    expect(() => loadConfig({ EXPORT_WRITE_TIMEOUT_MS: '50' })).toThrow('EXPORT_WRITE_TIMEOUT_MS must be an integer from 100 to 3600000 (got "50")')
   })
 
   test('REDIS_COMMAND_TIMEOUT_MS: 50 ms by default, 1 to 10000', () => {

@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { DEFAULT_CHANGES_LAG_SECONDS, DEFAULT_CHANGES_RETENTION_DAYS, DEFAULT_COUNT_CACHE_TTL_MS, DEFAULT_PAGE_BOUNDARY_TTL_MS, DEFAULT_TOKEN_CACHE_TTL_MS, type Config } from './config.ts'
-import type { Connection } from './db/dialect.ts'
+import type { Connection, PoolStats } from './db/dialect.ts'
 import { swaggerDocs } from './docs/swagger.ts'
-import { ApiError, DatabaseMisconfiguredError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.ts'
+import { ApiError, DatabaseMisconfiguredError, NotFoundError, ServiceBusyError, ServiceUnavailableError, ValidationError } from './errors.ts'
 import { INTEGER_PARAMETERS, PARAMETER_RULES } from './kpi/conversations.model.ts'
 import { CONVERSATIONS_HEADER_PARAMETERS, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, conversationsRoutes } from './kpi/conversations.routes.ts'
 import { CHANGES_PATH, CHANGES_RESPONSES, changesRoutes } from './kpi/changes.routes.ts'
@@ -19,7 +19,7 @@ import { factsOf } from './ops/request-facts.ts'
 import { Seal } from './state/seal.ts'
 import { SharedCache } from './state/shared-cache.ts'
 import { MemoryState, type SharedState } from './state/shared-state.ts'
-import { Metrics } from './ops/metrics.ts'
+import { Metrics, type MetricFamily } from './ops/metrics.ts'
 import { CaptureProbe } from './sync/capture-probe.ts'
 import type { PageBoundary } from './kpi/conversations.repository.ts'
 import type { TokenOwner } from './kpi/conversations.rules.ts'
@@ -78,7 +78,6 @@ export function createApp(deps: AppDeps) {
     tokenOwners: cache<TokenOwner | undefined>('token', deps.config.tokenCacheTtlMs ?? DEFAULT_TOKEN_CACHE_TTL_MS),
     boundaries: cache<PageBoundary>('boundary', deps.config.pageBoundaryTtlMs ?? DEFAULT_PAGE_BOUNDARY_TTL_MS),
     cursorSecret,
-    onStreamError: (error: unknown) => logError('export stream failed', errorText(error)),
   }
   metrics.collect(() => [
     {
@@ -114,16 +113,7 @@ export function createApp(deps: AppDeps) {
       type: 'gauge',
       samples: [{ labels: { backend: state.describe().backend }, value: 1 }],
     },
-    ...(connection.poolStats
-      ? [
-          {
-            name: 'kpi_db_pool_connections',
-            help: 'Database pool connections: open (total), idle, and requests waiting for one.',
-            type: 'gauge' as const,
-            samples: Object.entries(connection.poolStats()).map(([state, value]) => ({ labels: { state }, value })),
-          },
-        ]
-      : []),
+    ...(connection.poolStats ? poolFamilies(connection.poolStats()) : []),
   ])
 
   return new Elysia({ normalize: false })
@@ -131,6 +121,10 @@ export function createApp(deps: AppDeps) {
       const known = toApiError(code, error, connection)
       const id = factsOf(request).id
       if (known instanceof ServiceUnavailableError) logError(`database unavailable (request ${id ?? '-'})`, errorText(known.cause ?? error))
+      if (known instanceof ServiceBusyError) {
+        const cause = known.cause ?? error
+        log({ level: 'warn', message: `database pool saturated: ${cause instanceof Error ? cause.message : String(cause)}`, request_id: id, pool: connection.poolStats?.() })
+      }
       if (known instanceof DatabaseMisconfiguredError) {
         logError(`database refuses the connection: a configuration problem, not an outage (request ${id ?? '-'})`, errorText(known.cause ?? error))
       }
@@ -177,6 +171,35 @@ export function createApp(deps: AppDeps) {
 
 export type App = ReturnType<typeof createApp>
 
+/** The pool's gauges and its saturation counters, for /metrics. */
+function poolFamilies(stats: PoolStats): MetricFamily[] {
+  return [
+    {
+      name: 'kpi_db_pool_connections',
+      help: 'Database pool connections: open (total), idle, busy (checked out), requests waiting for one, the pool size (max), those held by streamed exports (exports) of their share (export_share); saturated is 1 while every connection works and requests wait.',
+      type: 'gauge',
+      samples: Object.entries({ total: stats.total, idle: stats.idle, busy: stats.busy, waiting: stats.waiting, max: stats.max, exports: stats.exports, export_share: stats.exportShare, saturated: Number(stats.saturated) }).map(
+        ([state, value]) => ({ labels: { state }, value }),
+      ),
+    },
+    {
+      name: 'kpi_db_pool_saturation_total',
+      help: 'Requests refused for want of a connection while the database answered: a wait that ended with every connection working (pool), an export past its share (exports).',
+      type: 'counter',
+      samples: [
+        { labels: { reason: 'pool' }, value: stats.saturations },
+        { labels: { reason: 'exports' }, value: stats.exportsRefused },
+      ],
+    },
+    {
+      name: 'kpi_db_pool_dropped_total',
+      help: 'Connections dropped because a streamed read (or its close) got no answer within DB_STATEMENT_TIMEOUT_MS and a second; the export resumed on a new one.',
+      type: 'counter',
+      samples: [{ value: stats.dropped }],
+    },
+  ]
+}
+
 function toApiError(code: string | number, error: unknown, connection: Connection): ApiError | undefined {
   if (error instanceof ApiError) return error
   if (code === 'NOT_FOUND') return new NotFoundError()
@@ -189,6 +212,8 @@ function toApiError(code: string | number, error: unknown, connection: Connectio
   }
   if (code === 'PARSE') return new ValidationError('the request could not be parsed')
   if (connection.dialect.isMisconfigured(error)) return new DatabaseMisconfiguredError({ cause: error })
+  // Before isUnavailable: the wait's own timeout is its cause, and would read as the database away.
+  if (connection.dialect.isSaturated(error)) return new ServiceBusyError(undefined, { cause: error })
   if (connection.dialect.isUnavailable(error)) return new ServiceUnavailableError(undefined, { cause: error })
   return undefined
 }

@@ -2,6 +2,7 @@
 // Nothing else in the service reads process.env. Every problem is reported at once, by variable name.
 import { resolve } from 'node:path'
 import type { PoolMode } from './db/postgres-pool.ts'
+import { defaultExportConnections } from './db/pool-share.ts'
 import { ConfigError } from './errors.ts'
 
 export const DEFAULT_KPI_TRACKER_EMAIL = 'kpi_tracker@vbet.com'
@@ -35,6 +36,8 @@ export interface PostgresConfig {
    * Session when absent.
    */
   readonly poolMode?: PoolMode
+  /** Connections streamed exports may hold at once (DB_EXPORT_CONNECTIONS); half the pool when absent. */
+  readonly exportConnections?: number
 }
 
 export interface Config {
@@ -69,6 +72,8 @@ export interface Config {
   readonly authFailuresPerMinute: number
   /** How long a stop waits for requests in flight (streams included) before it cuts them. */
   readonly shutdownGraceMs: number
+  /** A streamed export whose client takes nothing for this long is cut (its connection and pool share freed). */
+  readonly exportWriteTimeoutMs: number
   /**
    * A synchronous full collection of the heap every this many ms (0: off, the default): for a
    * container with a memory limit, resident memory then stays near the live heap under load, at
@@ -91,6 +96,8 @@ export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
 export const DEFAULT_CHANGES_LAG_SECONDS = 60
 export const DEFAULT_CHANGES_RETENTION_DAYS = 30
+/** A client that reads nothing of an export for this long has stopped reading: it is cut. */
+export const DEFAULT_EXPORT_WRITE_TIMEOUT_MS = 30_000
 /** Under the 30 s an orchestrator usually grants between SIGTERM and SIGKILL. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000
 export const DEFAULT_PAGE_BOUNDARY_TTL_MS = 60_000
@@ -138,6 +145,9 @@ export function loadConfig(env: Env): Config {
   const poolModeText = env.DB_POOL_MODE?.trim() || 'session'
   if (poolModeText !== 'session' && poolModeText !== 'transaction') problems.push(`DB_POOL_MODE must be session or transaction (got "${poolModeText}")`)
   const poolMode: PoolMode = poolModeText === 'transaction' ? 'transaction' : 'session'
+  // At most all but one: pages always have a connection (a pool of one has nothing to keep back).
+  const exportConnections = int('DB_EXPORT_CONNECTIONS', defaultExportConnections(poolSize), 1, Math.max(1, poolSize - 1))
+  const exportWriteTimeoutMs = int('EXPORT_WRITE_TIMEOUT_MS', DEFAULT_EXPORT_WRITE_TIMEOUT_MS, 100, 3_600_000)
   const countCacheTtlMs = int('COUNT_CACHE_TTL_MS', DEFAULT_COUNT_CACHE_TTL_MS, 0, 3_600_000)
   const tokenCacheTtlMs = int('TOKEN_CACHE_TTL_MS', DEFAULT_TOKEN_CACHE_TTL_MS, 0, 600_000)
   const pageBoundaryTtlMs = int('PAGE_BOUNDARY_TTL_MS', DEFAULT_PAGE_BOUNDARY_TTL_MS, 0, 3_600_000)
@@ -174,14 +184,14 @@ export function loadConfig(env: Env): Config {
 
   let database: DatabaseConfig
   try {
-    database = parseDatabaseUrl(env.DATABASE_URL, { poolSize, connectTimeoutMs, statementTimeoutMs, poolMode })
+    database = parseDatabaseUrl(env.DATABASE_URL, { poolSize, connectTimeoutMs, statementTimeoutMs, poolMode, exportConnections })
   } catch (error) {
     problems.push((error as Error).message)
     database = { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze({ database: Object.freeze(database), host, port, adminHost, adminPort, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds, changesRetentionDays })
+  return Object.freeze({ database: Object.freeze(database), host, port, adminHost, adminPort, reusePort, kpiTrackerEmail: email, countCacheTtlMs, tokenCacheTtlMs, pageBoundaryTtlMs, cursorSecret, rateLimitPerMinute, authFailuresPerMinute, shutdownGraceMs, exportWriteTimeoutMs, gcIntervalMs, redisUrl, redisCommandTimeoutMs, changesLagSeconds, changesRetentionDays })
 }
 
 /**
@@ -190,7 +200,7 @@ export function loadConfig(env: Env): Config {
  */
 export function parseDatabaseUrl(
   value: string | undefined,
-  pool: Pick<PostgresConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'> & Partial<Pick<PostgresConfig, 'poolMode'>>,
+  pool: Pick<PostgresConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'> & Partial<Pick<PostgresConfig, 'poolMode' | 'exportConnections'>>,
 ): DatabaseConfig {
   const raw = value?.trim()
   if (!raw) return { dialect: 'sqlite', filename: DEFAULT_SQLITE_FILE, isEmbeddedDefault: true }

@@ -70,6 +70,17 @@ export class ServiceUnavailableError extends ApiError {
 }
 
 /**
+ * 503: the service has more work than database connections (the pool saturated, or the exports'
+ * share of it in use); the database itself answers. The client may retry; an operator reads it as
+ * load, not an outage.
+ */
+export class ServiceBusyError extends ApiError {
+  constructor(message = 'The service is busy: every database connection is in use; try again shortly', options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(503, 'SERVICE_BUSY', message, { cause: options?.cause, headers: { 'retry-after': String(options?.retryAfterSeconds ?? 1) } })
+  }
+}
+
+/**
  * 503 without Retry-After: the database (or a pooler) refuses this service's connection for good
  * (credentials, database name, a startup parameter a transaction pooler rejects). Not an outage:
  * retrying does not help until an operator fixes the configuration.

@@ -9,7 +9,7 @@ import { factsOf } from './ops/request-facts.ts'
 import type { Metrics } from './ops/metrics.ts'
 import type { RateDecision, RateLimiter } from './ops/rate-limit.ts'
 import { readdressed, requestTarget } from './ops/request-target.ts'
-import { untilEnd, type InFlight } from './ops/in-flight.ts'
+import { untilEnd, type InFlight, type StreamOutcome } from './ops/in-flight.ts'
 
 export type LogLine = Record<string, unknown>
 
@@ -25,8 +25,10 @@ export interface HandlerDeps {
   readonly inFlight?: InFlight
   /** Receives one object per request; the server writes it as a JSON line. */
   readonly log: (line: LogLine) => void
-  /** Counts every request (the app serves them at /metrics). */
+  /** Counts every request (the admin listener serves them at /metrics). */
   readonly metrics?: Metrics
+  /** A streamed export whose client takes nothing for this long is cut (EXPORT_WRITE_TIMEOUT_MS); none when absent. */
+  readonly writeTimeoutMs?: number
 }
 
 /**
@@ -82,7 +84,16 @@ function tooMany(decision: RateDecision, what: string): Response {
   )
 }
 
-export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining, inFlight }: HandlerDeps) {
+/** What each way an export can end is logged as. */
+const EXPORT_ENDS: Record<StreamOutcome, { readonly level: string; readonly message: string }> = {
+  complete: { level: 'info', message: 'export complete' },
+  cancelled: { level: 'info', message: 'export cancelled by the client' },
+  stalled: { level: 'warn', message: 'export cut: the client stopped reading (EXPORT_WRITE_TIMEOUT_MS)' },
+  shutdown: { level: 'warn', message: 'export cut: the shutdown grace period is over' },
+  failed: { level: 'error', message: 'export incomplete: the stream was cut' },
+}
+
+export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining, inFlight, writeTimeoutMs }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
     const ended = inFlight?.begin() ?? (() => {})
@@ -129,21 +140,31 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
     }
     if (draining?.()) headers.connection = 'close'
     const body = streamed ? response.body : null
-    const answered = new Response(
-      body
-        ? untilEnd(body, (outcome) => {
+    let untrack = () => {}
+    const tracked = body
+      ? untilEnd(
+          body,
+          ({ outcome, rows, bytes, error }) => {
+            untrack()
             ended()
-            // The request's line went out with the headers; how its export ended gets a line of its own.
+            // The request's line went out with the headers; how its export ended gets a line of its own, once.
             log({
-              level: outcome === 'failed' ? 'error' : 'info',
-              message: outcome === 'complete' ? 'export complete' : outcome === 'failed' ? 'export incomplete: the stream was cut' : 'export cancelled by the client',
+              ...EXPORT_ENDS[outcome],
               request_id: id,
+              rows,
+              bytes,
               duration_ms: Math.round(performance.now() - started),
+              ...(error === undefined ? {} : { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
             })
-          })
-        : response.body,
-      response,
-    )
+          },
+          // A cut export's connection is closed: Bun sends nothing more after the body errors, but
+          // keeps the connection open; a timeout of one second on it (Bun checks them every few
+          // seconds) closes it.
+          { writeTimeoutMs, onCut: () => server?.timeout(request, 1) },
+        )
+      : undefined
+    if (tracked) untrack = inFlight?.track(tracked.cut) ?? untrack
+    const answered = new Response(tracked ? tracked.stream : response.body, response)
     if (!body) ended()
     for (const [name, value] of Object.entries(headers)) answered.headers.set(name, value)
 

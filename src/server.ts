@@ -81,6 +81,7 @@ export async function startServer(config: Config): Promise<RunningService> {
     metrics,
     draining: () => draining,
     inFlight,
+    writeTimeoutMs: config.exportWriteTimeoutMs,
   })
   const admin = createAdminHandler(createAdminApp({ connection, state, metrics, logError: (message, error) => writeLine({ level: 'error', message, error: String(error) }) }))
   type Listener = ReturnType<typeof Bun.serve>
@@ -157,6 +158,8 @@ export async function startServer(config: Config): Promise<RunningService> {
         const inTime = await Promise.race([drained, Bun.sleep(config.shutdownGraceMs).then(() => false)])
         if (!inTime) {
           writeLine({ level: 'warn', message: 'grace period over: closing the connections still open', in_flight: inFlight.count })
+          // Each export still streaming is cut first, so that its line says why.
+          inFlight.cutAll('shutdown')
           await server.stop(true)
         }
         // The metrics stay readable while the API drains.

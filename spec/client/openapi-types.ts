@@ -226,6 +226,11 @@ export interface operations {
                         shared_state: string;
                         /** @description What works in part, when something does: e.g. that the database has no conversations.first_reply_created_at, so the metrics' first_response is null. */
                         detail?: string[];
+                        /**
+                         * @description Present while every database connection is working and requests wait for one: load, not an outage (the database answers). Pages past the wait are 503 "busy"; kpi_db_pool_saturation_total counts them.
+                         * @constant
+                         */
+                        database_pool?: "saturated";
                     };
                 };
             };
@@ -548,7 +553,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database did not answer in time; retry after the Retry-After seconds. */
+            /** @description The database did not answer in time ("The database is unavailable"), or the service is busy: every database connection is in use, or exports hold their share of them ("The service is busy"); retry after the Retry-After seconds. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -857,7 +862,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database did not answer in time; retry after the Retry-After seconds. */
+            /** @description The database did not answer in time ("The database is unavailable"), or the service is busy: every database connection is in use, or exports hold their share of them ("The service is busy"); retry after the Retry-After seconds. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1220,7 +1225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database did not answer in time; retry after the Retry-After seconds. */
+            /** @description The database did not answer in time ("The database is unavailable"), or the service is busy: every database connection is in use, or exports hold their share of them ("The service is busy"); retry after the Retry-After seconds. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

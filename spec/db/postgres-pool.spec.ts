@@ -141,3 +141,43 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] statements of the po
     }
   })
 })
+
+describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] a saturated pool', () => {
+  const ctx = useDatabase('postgres')
+
+  test('every connection working while the database answers: a page is 503 "busy" (Retry-After), never "unavailable"; /ready says saturated; both counted', async () => {
+    const connection = openDatabase({ ...(ctx.database.config as any), poolSize: 2, connectTimeoutMs: 300 }, { readonly: true })
+    const app = contractApp(connection, { logError: () => {}, log: () => {} })
+    let working = true
+    let held!: () => void
+    const hold = new Promise<void>((resolve) => (held = resolve))
+    try {
+      // One connection held (a stalled export), one answering statement after statement (busy pages).
+      const stalled = connection.db.connection().execute(() => hold)
+      const busy = connection.db.connection().execute(async (db) => {
+        while (working) await sql`select 1`.execute(db)
+      })
+      await Bun.sleep(50)
+      const page = await conversations(app, { page_size: 1 })
+      expect(page.status).toBe(503)
+      expect(page.body.error).toStartWith('The service is busy')
+      expect(page.headers.get('retry-after')).toBe('1')
+      expect(connection.poolStats!()).toMatchObject({ busy: 2, max: 2, saturations: 1 })
+      // /ready waits in no line: the database answers, every connection works.
+      const pending = conversations(app, { page_size: 1 }) // one waiting, as under load
+      await Bun.sleep(20)
+      const ready = await app.handle(new Request('http://localhost/ready'))
+      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', shared_state: 'memory', database_pool: 'saturated' }])
+      await pending
+      working = false
+      held()
+      await Promise.all([stalled, busy])
+      expect((await conversations(app, { page_size: 1 })).status).toBe(200)
+      expect(connection.poolStats!()).toMatchObject({ busy: 0, saturated: false })
+    } finally {
+      working = false
+      held()
+      await connection.destroy()
+    }
+  })
+})

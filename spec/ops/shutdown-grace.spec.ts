@@ -1,8 +1,8 @@
 // SIGTERM with a client that stopped reading an export: the stop waits SHUTDOWN_GRACE_MS for the
 // requests in flight, then cuts what is still open and exits 0 (not the 60 s idle timeout, past
-// any orchestrator's patience); an export still being read is waited for, not cut. (That answers
-// sent while draining say Connection: close is specced in spec/ops/http.spec.ts: a signal cannot be
-// timed to land between two answers of a busy process.)
+// any orchestrator's patience), and the export's line says the grace cut it; an export still being
+// read is waited for, not cut. (That answers sent while draining say Connection: close is specced in
+// spec/ops/http.spec.ts: a signal cannot be timed to land between two answers of a busy process.)
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
@@ -49,7 +49,7 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('stopping with a stalled export',
 
     // An export whose client reads a little, then stops reading.
     const stalled = client(port)
-    stalled.socket.write(`GET /api/v1/kpi/conversations?format=ndjson HTTP/1.1\r\nHost: kpi.test\r\napi_access_token: ${DEMO_TOKEN}\r\n\r\n`)
+    stalled.socket.write(`GET /api/v1/kpi/conversations?format=ndjson HTTP/1.1\r\nHost: kpi.test\r\napi_access_token: ${DEMO_TOKEN}\r\nX-Request-Id: stalled-at-stop\r\n\r\n`)
     while (stalled.received().length < 100_000) await Bun.sleep(20)
     stalled.socket.pause()
     await Bun.sleep(1000)
@@ -65,6 +65,15 @@ describe.skipIf(REMOTE_BASE_URL !== undefined)('stopping with a stalled export',
     expect(tookMs).toBeLessThan(GRACE_MS + 5000)
     expect(service.output()).toContain('"message":"grace period over: closing the connections still open"')
     expect(service.output()).toContain('"message":"stopped"')
+    // The export's one line says why it ended: the grace, not the client (which never left).
+    const ends = service
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"message":"export '))
+      .map((line) => JSON.parse(line))
+    expect(ends).toEqual([expect.objectContaining({ level: 'warn', message: 'export cut: the shutdown grace period is over', request_id: 'stalled-at-stop' })])
+    expect(ends[0].rows).toBeGreaterThan(0)
+    expect(ends[0].bytes).toBeGreaterThan(100_000)
     stalled.socket.destroy()
   }, 60_000)
 

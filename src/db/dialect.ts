@@ -8,8 +8,9 @@ import pg from 'pg'
 import Cursor from 'pg-cursor'
 import type { DatabaseConfig } from '../config.ts'
 import type { DB, Database } from './database.ts'
-import { isRecoveryConflict, startupSettings, statementPool } from './postgres-pool.ts'
+import { isRecoveryConflict, PoolSaturatedError, startupSettings, statementPool, type PoolPressure } from './postgres-pool.ts'
 import { attributeReading, type AttributeReading } from './postgres-attribute-time.ts'
+import { defaultExportConnections, PoolShare } from './pool-share.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
 
@@ -17,8 +18,33 @@ export interface Connection {
   readonly db: DB
   readonly dialect: Dialect
   /** How the connection pool is used (PostgreSQL; SQLite has one connection and no pool). */
-  poolStats?(): { readonly total: number; readonly idle: number; readonly waiting: number }
+  poolStats?(): PoolStats
+  /**
+   * The share of the pool streamed exports may hold at once (PostgreSQL, where an export holds a
+   * connection while it streams; SQLite reads exports in batches and holds nothing between them).
+   */
+  readonly exportShare?: PoolShare
   destroy(): Promise<void>
+}
+
+export interface PoolStats {
+  /** Connections open, idle, checked out (working), and requests waiting for one. */
+  readonly total: number
+  readonly idle: number
+  readonly busy: number
+  readonly waiting: number
+  /** DB_POOL_SIZE. */
+  readonly max: number
+  /** Connections of the export share in use (exports streaming), and the share. */
+  readonly exports: number
+  readonly exportShare: number
+  /** Waits for a connection that ended saturated (every connection working), and exports refused past the share. */
+  readonly saturations: number
+  readonly exportsRefused: number
+  /** Connections dropped because a streamed read or its close got no answer within the read deadline (DB_STATEMENT_TIMEOUT_MS + 1 s). */
+  readonly dropped: number
+  /** Now: every connection checked out, requests waiting, and the database answered within DB_CONNECT_TIMEOUT_MS (load, not an outage). */
+  readonly saturated: boolean
 }
 
 export interface OpenOptions {
@@ -53,6 +79,11 @@ export interface Dialect {
   readonly types: SchemaTypes
   /** True when an error means the database cannot be reached or gave up in time (answered as 503). */
   isUnavailable(error: unknown): boolean
+  /**
+   * True when an error means the pool was saturated: every connection working for the whole wait
+   * while the database answered (answered 503 "busy", never "the database is unavailable").
+   */
+  isSaturated(error: unknown): boolean
   /**
    * True when the database (or a pooler before it) refuses this service's connection for good: bad
    * credentials, a missing database or role, a startup parameter a transaction pooler rejects. A
@@ -144,6 +175,7 @@ const sqliteDialect: Dialect = {
   },
   isUnavailable: (error) => /SQLITE_BUSY|SQLITE_CANTOPEN|database is locked/i.test(String((error as Error)?.message ?? error)),
   isMisconfigured: () => false,
+  isSaturated: () => false,
   syncIdSequence: async () => {},
 }
 
@@ -181,6 +213,7 @@ const postgresDialect: Dialect = {
     if (PG_MISCONFIGURED_MESSAGES.test(String(message ?? ''))) return true
     return cause !== undefined && cause !== error && postgresDialect.isMisconfigured(cause)
   },
+  isSaturated: (error) => error instanceof PoolSaturatedError,
   isUnavailable: (error) => {
     // A standby that cancelled the statement again and again: the retries ran out; retry later.
     if (isRecoveryConflict(error)) return true
@@ -261,12 +294,28 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions): Conn
   // fails (answered 503); the pool drops the client, and the next request opens a new one.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
+  const pressure: PoolPressure = { checkedOut: 0, saturations: 0, lastAnswer: 0, dropped: 0 }
   // cursor: Kysely's stream() reads through pg-cursor (a portal, a chunk per round trip).
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings, options.onWarning), cursor: Cursor }), log: queryLog(options) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statementPool(pool, settings, options.onWarning, pressure), cursor: Cursor }), log: queryLog(options) })
+  const exportShare = new PoolShare(config.exportConnections ?? defaultExportConnections(config.poolSize))
   return {
     db,
     dialect: postgresDialect,
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    exportShare,
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      busy: pressure.checkedOut,
+      waiting: pool.waitingCount,
+      max: config.poolSize,
+      exports: exportShare.inUse,
+      exportShare: exportShare.size,
+      saturations: pressure.saturations,
+      exportsRefused: exportShare.refused,
+      dropped: pressure.dropped,
+      saturated:
+        pressure.checkedOut >= config.poolSize && pool.waitingCount > 0 && pressure.lastAnswer > 0 && performance.now() - pressure.lastAnswer <= config.connectTimeoutMs,
+    }),
     destroy: () => db.destroy(),
   }
 }

@@ -27,6 +27,28 @@ export interface SessionSettings {
   readonly statementTimeoutMs: number
 }
 
+/**
+ * A wait for a pool connection that timed out while every connection was checked out and the
+ * database had answered within that wait: the service has more work than connections (saturated),
+ * the database is not away. Answered 503 "busy", logged and counted as saturation.
+ */
+export class PoolSaturatedError extends Error {
+  constructor(max: number, options?: { cause?: unknown }) {
+    super(`every database connection of the pool (${max}) was in use for the whole wait`, options)
+    this.name = 'PoolSaturatedError'
+  }
+}
+
+/** How the pool is used, for /metrics and /ready: connections checked out now, waits that ended saturated, when the database last answered. */
+export interface PoolPressure {
+  checkedOut: number
+  saturations: number
+  /** performance.now() of the database's last answer (a statement, a streamed read); 0 before any. */
+  lastAnswer: number
+  /** Connections dropped because a streamed read or its close got no answer within the read deadline. */
+  dropped: number
+}
+
 /** Pauses before the retries of a statement cancelled by a recovery conflict. */
 export const RECOVERY_CONFLICT_BACKOFF_MS = [50, 200, 800] as const
 
@@ -60,6 +82,11 @@ async function closedOrGone(client: pg.PoolClient, close: () => Promise<void>): 
   } finally {
     client.off('end', onGone).off('error', onGone)
   }
+}
+
+/** A cursor the server failed (pg-cursor's own state): its portal is gone with the error. */
+function isFailed(cursor: Submittable): boolean {
+  return (cursor as unknown as { state?: string }).state === 'error'
 }
 
 /** A client whose connection ended or failed (pg's own flags: it answers "not queryable" then). */
@@ -151,7 +178,39 @@ export function startupSettings(settings: SessionSettings): pg.PoolConfig {
 }
 
 /** `pool`, for Kysely, with each statement run as `settings` say and retried after a recovery conflict. */
-export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarning: (message: string) => void = () => {}): PostgresPool {
+export function statementPool(
+  pool: pg.Pool,
+  settings: SessionSettings,
+  onWarning: (message: string) => void = () => {},
+  pressure: PoolPressure = { checkedOut: 0, saturations: 0, lastAnswer: 0, dropped: 0 },
+): PostgresPool {
+  const max = pool.options.max ?? 10
+  // When the database last answered anything (a statement, a streamed read): a wait that timed out
+  // after it answered during the wait, with every connection checked out, is saturation; without
+  // an answer, the database itself is slow or away.
+  const answered = <T>(result: T): T => {
+    pressure.lastAnswer = performance.now()
+    return result
+  }
+  const acquire = async (): Promise<pg.PoolClient> => {
+    const waited = performance.now()
+    try {
+      const client = await pool.connect()
+      pressure.checkedOut++
+      return client
+    } catch (error) {
+      const timedOut = /timeout exceeded when trying to connect/.test(String((error as Error | undefined)?.message))
+      if (timedOut && pressure.checkedOut >= max && pressure.lastAnswer >= waited) {
+        pressure.saturations++
+        throw new PoolSaturatedError(max, { cause: error })
+      }
+      throw error
+    }
+  }
+  const giveBack = (client: pg.PoolClient, destroy: boolean) => {
+    pressure.checkedOut--
+    client.release(destroy)
+  }
   // One simple-protocol round trip opens the transaction and sets its timeout.
   const begin = `begin${settings.readonly ? ' read only' : ''}; set local statement_timeout = ${Math.floor(settings.statementTimeoutMs)}`
   // A streamed read (Kysely's stream(): a pg-cursor portal read in chunks as the caller consumes
@@ -159,6 +218,8 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
   // cannot be taken back; the caller resumes after its last row). Behind a transaction pooler it
   // runs inside the same read-only transaction with its timeout (pg runs a client's queries in
   // order: the BEGIN queued first opens it), committed when the cursor is closed.
+  /** Connections whose streamed read the server failed: not given back to the pool (see submit's close). */
+  const failedOn = new WeakSet<pg.PoolClient>()
   const submit = (client: pg.PoolClient, cursor: Submittable): Submittable => {
     if (settings.mode === 'transaction') client.query(begin).catch(() => {}) // its failure fails the cursor too
     const submitted = client.query(cursor)
@@ -171,10 +232,25 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
     // silent is dropped, as one that is gone.
     const deadline = settings.statementTimeoutMs + 1000
     const read = submitted.read.bind(submitted)
-    submitted.read = (rows) => withDeadline(read(rows), deadline, () => dropConnection(client))
+    const silent = () => {
+      pressure.dropped++
+      dropConnection(client)
+    }
+    submitted.read = (rows) => withDeadline(read(rows), deadline, silent).then(answered)
     const close = submitted.close.bind(submitted)
     submitted.close = async () => {
-      const gone = await withDeadline(closedOrGone(client, close), deadline, () => dropConnection(client)).catch(() => true)
+      // A portal the server failed (the statement timeout fires on a portal left suspended while a
+      // client stopped reading) is not closed, and its connection is not used again: pg-cursor's
+      // close() waits for a ReadyForQuery that may have come and gone (pg hands it to no query once
+      // one failed), which held the export's connection until the deadline below (16 s by default)
+      // on every resume after a statement timeout; and a connection given back before that
+      // ReadyForQuery arrives hands it to the next cursor, which then reads no row: an export that
+      // ends early, looking complete (both seen here). A new connection costs a few ms.
+      if (isFailed(submitted)) {
+        failedOn.add(client)
+        return
+      }
+      const gone = await withDeadline(closedOrGone(client, close), deadline, silent).catch(() => true)
       if (gone) return
       // After a failed statement the transaction is aborted: commit then rolls it back.
       if (settings.mode === 'transaction') await client.query('commit').catch(() => {})
@@ -186,13 +262,13 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
   let named = settings.mode === 'session'
   const once = async <R>(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> => {
     if (settings.mode === 'session') {
-      return (await client.query({ name: named ? nameOf(text) : undefined, text, values: values as unknown[] })) as unknown as PostgresQueryResult<R>
+      return answered(await client.query({ name: named ? nameOf(text) : undefined, text, values: values as unknown[] })) as unknown as PostgresQueryResult<R>
     }
     await client.query(begin)
     try {
       const result = await client.query(text, values as unknown[])
       await client.query('commit')
-      return result as unknown as PostgresQueryResult<R>
+      return answered(result) as unknown as PostgresQueryResult<R>
     } catch (error) {
       await client.query('rollback').catch(() => {})
       throw error
@@ -203,7 +279,7 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
     end: () => pool.end(),
     async connect(): Promise<PostgresPoolClient> {
       // Undefined once given back: a reconnect that failed leaves nothing to release.
-      let client: pg.PoolClient | undefined = await pool.connect()
+      let client: pg.PoolClient | undefined = await acquire()
       return {
         query<R>(text: unknown, values?: readonly unknown[]): Promise<PostgresQueryResult<R>> | Submittable {
           if (!isSubmittable(text)) return run<R>(text as string, values ?? [])
@@ -212,15 +288,15 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
           return submit(client, text)
         },
         release: (destroy?: boolean) => {
-          // A connection that died under a stream goes, not back to the pool.
-          client?.release(destroy || (client !== undefined && isGone(client)))
+          // A connection that died under a stream, or whose streamed read the server failed, goes, not back to the pool.
+          if (client) giveBack(client, destroy === true || isGone(client) || failedOn.has(client))
           client = undefined
         },
       } as PostgresPoolClient
       async function run<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>> {
         for (let attempt = 0; ; attempt++) {
           try {
-            client ??= await pool.connect()
+            client ??= await acquire()
             return await once<R>(client, text, values)
           } catch (error) {
             // A connection that died while it sat in the pool (the server or a pooler ended it),
@@ -235,7 +311,7 @@ export function statementPool(pool: pg.Pool, settings: SessionSettings, onWarnin
             if (pause === undefined || (!stale && !isRecoveryConflict(error))) throw error
             // The standby may have ended the session too (FATAL: terminating connection due to
             // conflict with recovery; a pooler then drops the client): retry on a fresh connection.
-            client?.release(true)
+            if (client) giveBack(client, true)
             client = undefined
             await Bun.sleep(pause)
           }

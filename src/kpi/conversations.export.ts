@@ -4,6 +4,7 @@
 // right; labels are joined with ';'.
 import Negotiator from 'negotiator'
 import type { ChangeItem } from './changes.model.ts'
+import { withRows } from '../ops/in-flight.ts'
 import type { ConversationItem } from './conversations.rules.ts'
 import { toIsoSeconds } from './time.ts'
 
@@ -109,7 +110,10 @@ export function exportFilename(format: ExportFormat, since: number, until: numbe
 
 /**
  * A streamed response of `batches` (each an array of items, fetched when the client has read the
- * previous one). An error while streaming ends the stream: the status is already sent.
+ * previous one); each chunk says how many rows it holds (withRows), for the log. An error while
+ * streaming ends the stream: the status is already sent. A client gone meanwhile is no error: the
+ * batch read when it left is dropped, and nothing is said of it here (the HTTP layer logs how the
+ * export ended, once).
  */
 export function exportResponse<Item>(
   format: ExportFormat,
@@ -120,27 +124,31 @@ export function exportResponse<Item>(
 ): Response {
   const encoder = new TextEncoder()
   let started = false
+  let cancelled = false
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (!started && format === 'csv') controller.enqueue(encoder.encode(`\uFEFF${csv.columns.join(',')}\r\n`))
+        if (!started && format === 'csv') controller.enqueue(withRows(encoder.encode(`\uFEFF${csv.columns.join(',')}\r\n`), 0))
         started = true
         // Enqueue something or close: a pull that enqueues nothing is not called again, and the
         // response would hang open (an empty last batch does that).
         for (;;) {
           const next = await batches.next()
+          if (cancelled) return
           if (next.done) return controller.close()
           if (next.value.length === 0) continue
           const text =
             format === 'csv' ? next.value.map((item) => `${csv.row(item)}\r\n`).join('') : next.value.map((item) => `${JSON.stringify(item)}\n`).join('')
-          return controller.enqueue(encoder.encode(text))
+          return controller.enqueue(withRows(encoder.encode(text), next.value.length))
         }
       } catch (error) {
+        if (cancelled) return
         onError(error)
         controller.error(error)
       }
     },
     async cancel() {
+      cancelled = true
       await batches.return?.()
     },
   })

@@ -56,7 +56,9 @@ export const CONVERSATIONS_RESPONSES: ResponseDocs = {
     headers: [...EVERY_API_ANSWER, 'Retry-After'],
   },
   503: {
-    description: 'The database did not answer in time; retry after the Retry-After seconds.',
+    description:
+      'The database did not answer in time ("The database is unavailable"), or the service is busy: every database connection ' +
+      'is in use, or exports hold their share of them ("The service is busy"); retry after the Retry-After seconds.',
     example: { error: 'The database is unavailable; try again shortly' },
     headers: [...EVERY_API_ANSWER, 'Retry-After'],
   },
@@ -111,6 +113,8 @@ export function exportAnswer<Item>(
   csv: CsvShape<Item>,
 ): Response {
   if (request.method === 'HEAD') {
+    // No row is read: the batches (never started) give back what they hold (a place in the pool's export share).
+    void batches.return?.(undefined)
     // What GET says: a streamed export's length is unknown up front, so it goes chunked. Without
     // the header, Bun answers a body-less HEAD with Content-Length: 0, which tells a client the
     // export is empty (RFC 9110 §9.3.2: HEAD's header fields are GET's).

@@ -2,7 +2,7 @@
 // gets. Reads through the repository, decides through the rules; knows nothing of HTTP.
 import type { Connection } from '../db/dialect.ts'
 import { tokenKey, type TokenReading } from './access-token.ts'
-import { UnauthorizedError, ValidationError } from '../errors.ts'
+import { ServiceBusyError, UnauthorizedError, ValidationError } from '../errors.ts'
 import type { SharedCache } from '../state/shared-cache.ts'
 import type { ConversationsPage, ConversationsQuery } from './conversations.model.ts'
 import * as repository from './conversations.repository.ts'
@@ -222,6 +222,10 @@ export async function openExport(
 /**
  * Every row of `scope` after `from`, in batches of EXPORT_BATCH as they are consumed: streamed
  * from one statement where the dialect streams (PostgreSQL), else read in keyset batches (SQLite).
+ * A streamed export holds a connection while its client reads: it takes a place in the pool's
+ * export share first (given back when the batches end, fail or are returned, started or not), so
+ * that pages always have the rest of the pool.
+ * @throws {ServiceBusyError} when the export share is in use (before any answer is sent).
  */
 export function streamBatches<Item>(
   connection: Connection,
@@ -230,9 +234,61 @@ export function streamBatches<Item>(
   from: PageBoundary | undefined,
   toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
 ): AsyncGenerator<Item[]> {
-  return connection.dialect.streaming
-    ? streamedBatches(connection, scope, sortDirection, from, toItem)
+  const share = connection.dialect.streaming ? connection.exportShare : undefined
+  const release = share?.tryTake()
+  if (share && !release) {
+    throw new ServiceBusyError('The service is busy: the exports running now hold every connection exports may use; try again shortly', {
+      retryAfterSeconds: 5,
+      cause: new Error(`the export share of the pool (${share.size} connections, DB_EXPORT_CONNECTIONS) is in use: an export was refused`),
+    })
+  }
+  const stop = new AbortController()
+  const batches = connection.dialect.streaming
+    ? streamedBatches(connection, scope, sortDirection, from, toItem, stop.signal)
     : keysetBatches(connection, scope, sortDirection, from, toItem)
+  return release ? holding(batches, release, () => stop.abort()) : batches
+}
+
+/**
+ * `batches`, calling `release` once they end, fail or are returned. By hand, not an async
+ * generator around them: returning a generator that never started skips its `finally`, and HEAD
+ * (or a client gone before the first read) returns batches never started. A return first calls
+ * `stop`: a generator busy (reading, or pausing before it resumes a statement) only takes a return
+ * at its next yield, and a stalled client's export may be restarting its statement (the statement
+ * timeout counts while nobody reads) when it is cut.
+ */
+function holding<T>(batches: AsyncGenerator<T>, release: () => void, stop: () => void): AsyncGenerator<T> {
+  const wrapper: AsyncGenerator<T> = {
+    async next() {
+      try {
+        const result = await batches.next()
+        if (result.done) release()
+        return result
+      } catch (error) {
+        release()
+        throw error
+      }
+    },
+    async return(value) {
+      stop()
+      try {
+        return await batches.return(value)
+      } finally {
+        release()
+      }
+    },
+    async throw(error) {
+      stop()
+      try {
+        return await batches.throw(error)
+      } finally {
+        release()
+      }
+    },
+    [Symbol.asyncIterator]: () => wrapper,
+    [Symbol.asyncDispose]: async () => void (await wrapper.return(undefined)),
+  }
+  return wrapper
 }
 
 /**
@@ -248,6 +304,7 @@ async function* streamedBatches<Item>(
   sortDirection: SortDirection,
   from: PageBoundary | undefined,
   toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+  stopped: AbortSignal,
 ): AsyncGenerator<Item[]> {
   let after = from
   for (let failures = 0; ; ) {
@@ -261,7 +318,7 @@ async function* streamedBatches<Item>(
     }
     try {
       for (let pending = ahead(); ; ) {
-        const next = await pending
+        const next = await unlessStopped(pending, stopped)
         if (next.done) return
         pending = ahead()
         yield next.value.map(({ record, labels }) => toItem(record, labels))
@@ -271,13 +328,23 @@ async function* streamedBatches<Item>(
       }
     } catch (error) {
       const pause = EXPORT_BATCH_RETRY_MS[failures++]
-      if (pause === undefined || !connection.dialect.isUnavailable(error)) throw error
-      await Bun.sleep(pause)
+      if (stopped.aborted || pause === undefined || !connection.dialect.isUnavailable(error)) throw error
+      await unlessStopped(Bun.sleep(pause), stopped)
     } finally {
       // Ends the statement (and gives its connection back) when the client left or it failed.
       await chunks.return(undefined).catch(() => {})
     }
   }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (what it waited for then settles unawaited). */
+function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /**

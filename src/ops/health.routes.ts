@@ -24,6 +24,13 @@ export const ReadyBody = Type.Object(
         description: 'What works in part, when something does: e.g. that the database has no conversations.first_reply_created_at, so the metrics\' first_response is null.',
       }),
     ),
+    database_pool: Type.Optional(
+      Type.Literal('saturated', {
+        description:
+          'Present while every database connection is working and requests wait for one: load, not an outage (the database answers). ' +
+          'Pages past the wait are 503 "busy"; kpi_db_pool_saturation_total counts them.',
+      }),
+    ),
   },
   { description: 'The process and its database answer.' },
 )
@@ -57,9 +64,14 @@ export function healthRoutes(connection: Connection, state: SharedState) {
     .get(
       '/ready',
       async () => {
+        const ready = { status: 'ready' as const, shared_state: state.describe().backend }
+        // Every connection working and requests waiting: the ping would wait in line with them and
+        // say "not reachable" of a database that answers. Saturation is said as such.
+        if (connection.poolStats?.().saturated) return { ...ready, database_pool: 'saturated' as const }
         try {
           await ping(connection)
         } catch (error) {
+          if (connection.dialect.isSaturated(error)) return { ...ready, database_pool: 'saturated' as const }
           // A refusal for good (credentials, a pooler's rejected startup parameter) says so; anything
           // else the database said is "not ready, retry", never a defect of ours.
           if (connection.dialect.isMisconfigured(error)) throw new DatabaseMisconfiguredError({ cause: error })
@@ -68,7 +80,7 @@ export function healthRoutes(connection: Connection, state: SharedState) {
         const detail = (await hasFirstReplyColumn(connection))
           ? []
           : [`conversations.${FIRST_REPLY_COLUMN} does not exist in this database: the metrics' first_response is null`]
-        return { status: 'ready' as const, shared_state: state.describe().backend, ...(detail.length > 0 ? { detail } : {}) }
+        return { ...ready, ...(detail.length > 0 ? { detail } : {}) }
       },
       {
         response: { 200: CloneType(ReadyBody), 503: CloneType(ErrorBody) },
