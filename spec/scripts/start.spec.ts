@@ -66,6 +66,23 @@ describe('npm start', () => {
     expect(output).not.toContain('listening')
   }, 30_000)
 
+  test('the README\'s metrics curl as printed: rows by day and account whose conversations add up to the demo\'s items_count', async () => {
+    const readme = await Bun.file(`${import.meta.dir}/../../README.md`).text()
+    const curl = /curl -H "api_access_token: ([^"]+)" \\\n\s+"http:\/\/127\.0\.0\.1:3000(\/api\/v1\/kpi\/conversations\/metrics[^"]*)"/.exec(readme)
+    expect(curl).not.toBeNull()
+    const itemsCount = Number(/`items_count` is \*\*([\d,]+)\*\*/.exec(readme)?.[1]?.replaceAll(',', ''))
+    const service = await startService()
+    try {
+      const response = await fetch(`${service.url}${curl![2]}`, { headers: { api_access_token: curl![1]! } })
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { meta: { group_by: string[]; time_zone: string }; payload: Array<{ conversations: number }> }
+      expect(body.meta).toMatchObject({ group_by: ['day', 'account'], time_zone: 'Europe/Berlin' })
+      expect(body.payload.reduce((sum, row) => sum + row.conversations, 0)).toBe(itemsCount)
+    } finally {
+      await service.stop()
+    }
+  }, 60_000)
+
   test('a SQLite file that does not exist is not created: exit 1 with a message that says what to do', async () => {
     const { code, output } = await runServiceExpectingExit({ DATABASE_URL: 'sqlite:/nonexistent/kpi.sqlite' })
     expect(code).toBe(1)
