@@ -234,6 +234,69 @@ export async function findPageIds(
   return { ids: boundaries.map((row) => row.id), boundaries, last: boundaries.at(-1) }
 }
 
+/** A page's row: the conversation whole (with assignee and contact), its labels, and where it sits in the order. */
+export interface PageRow {
+  readonly record: ConversationRecord
+  readonly labels: readonly string[]
+  readonly boundary: PageBoundary
+}
+
+/**
+ * One page of the scope, whole, in one statement (one round trip where there were three): the
+ * page's ids (findPageIds' query, as a subquery), each of those rows by primary key with its
+ * assignee, contact and labels (in tagging order, as one JSON array), in the page's order, all in
+ * one snapshot. Every value is a parameter of one template per shape.
+ */
+export async function findPage(connection: Connection, scope: ConversationScope, window: PageWindow): Promise<PageRow[]> {
+  if (scope.accountIds.length === 0 || window.limit === 0) return []
+  const { rows } = await connection.db.executeQuery(pageStatement(connection, scope, window))
+  return rows.map((row) => ({
+    record: toRecord(row, asObject(parseJson(row.additional_attributes))),
+    labels: (JSON.parse(row.labels) as Array<string | null>).filter((label): label is string => label !== null),
+    boundary: { sortAt: String(row.sort_at), id: Number(row.id) },
+  }))
+}
+
+type PageStatementRow = ConversationRow & { additional_attributes: unknown; sort_at: string; labels: string }
+
+/** findPage's statement compiled: the shape's template (the connection's) with this page's values. */
+export function pageStatement(connection: Connection, scope: ConversationScope, window: PageWindow): CompiledQuery<PageStatementRow> {
+  const { shape, values, offset } = pageIdsParts(scope, window)
+  if (shape.accounts > MERGE_MAX_ACCOUNTS) return wholePage(connection, scannedPageIds(connection, scope, window, offset), window.sortDirection).compile() as CompiledQuery<PageStatementRow>
+  const key = `page|${shape.timeColumn}|${shape.direction}|${shape.accounts}|${shape.after ? 'after' : ''}|${shape.offset ? 'offset' : ''}`
+  return templatesOf(connection).compile(key, values, (placeholders) => wholePage(connection, buildPageIds(connection, shape, placeholders), shape.direction)) as CompiledQuery<PageStatementRow>
+}
+
+/** The rows of a page's ids (`id`, `sort_at`) whole, with their labels, in the page's order. */
+function wholePage(connection: Connection, pageIds: ReturnType<typeof buildPageIds> | ReturnType<typeof scannedPageIds>, direction: SortDirection) {
+  const { db, dialect } = connection
+  const page = db.selectFrom(pageIds.as('p'))
+  const labels = dialect
+    .jsonArrayOf(
+      db
+        .selectFrom('taggings as tg')
+        .innerJoin('tags as t', 't.id', 'tg.tag_id')
+        .select('t.name as value')
+        .where('tg.taggable_id', '=', sql.ref<number>('p.id'))
+        // Constants, written into the text: a template binds only the page's values.
+        .where('tg.taggable_type', '=', sql.lit('Conversation'))
+        .where('tg.context', '=', sql.lit('labels'))
+        .where('t.name', 'is not', null)
+        .orderBy('tg.id'),
+    )
+    .as('labels')
+  // Each row met by its primary key, one page's ids at a time (a nested loop: the page's limit is
+  // all the planner expects of the subquery, a few rows in a generic plan).
+  return page
+    .innerJoin('conversations as c', 'c.id', 'p.id')
+    .leftJoin('users as u', 'u.id', 'c.assignee_id')
+    // contact_id is bigint, contacts.id int4: compared as numbers.
+    .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
+    .select([...CONVERSATION_COLUMNS, 'c.additional_attributes', 'p.sort_at', labels])
+    .orderBy('p.sort_at', direction)
+    .orderBy('p.id', direction)
+}
+
 /** A conversation's columns (`c`) with its assignee (`u`) and contact (`ct`), as both reads of them select them (toRecord's row). */
 const CONVERSATION_COLUMNS = [
   'c.id',
@@ -250,9 +313,8 @@ const CONVERSATION_COLUMNS = [
 ] as const
 
 /**
- * These conversations, whole, with assignee and contact, in the order of `ids`. A statement of
- * its own, by primary key: joined to the page query instead, PostgreSQL may hash the whole table
- * to meet 1000 ids.
+ * These conversations, whole, with assignee and contact, in the order of `ids`, by primary key
+ * (the changes feed, SQLite's export batches; a page reads its rows with its ids: findPage).
  */
 export async function findConversations({ db, dialect }: Connection, ids: readonly number[]): Promise<ConversationRecord[]> {
   if (ids.length === 0) return []

@@ -163,22 +163,21 @@ export async function readConversationsPage(
   const after = cursor ? cursor.after : kept && liesIn(kept, scope) ? kept : undefined
   // A cursor page reads one row more, to know whether there is a next page.
   const window = { sortDirection, limit: cursor ? pageSize + 1 : pageSize, offset: (page - 1) * pageSize, after }
-  // Two stages of two statements each, each pair at once on two connections (PostgreSQL; SQLite
-  // serialises them): the count and the page's ids, then the page's rows and their labels.
+  // One stage of two statements at once on two connections (PostgreSQL; SQLite serialises them):
+  // the count, and the page whole (its ids, rows and labels in one statement).
   const [itemsCount, found] = await Promise.all([
     deps.counts.get(scopeKey, () => repository.countConversations(connection, scope)),
-    repository.findPageIds(connection, scope, window),
+    repository.findPage(connection, scope, window),
   ])
-  const ids = found.ids.slice(0, pageSize)
-  const last = cursor && found.ids.length > pageSize ? found.boundaries[pageSize - 1] : found.last
-  if (!cursor && last && ids.length === pageSize) await deps.boundaries.set(boundaryKey(page), last)
-  const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
+  const rows = found.slice(0, pageSize)
+  const last = cursor && found.length > pageSize ? found[pageSize - 1]!.boundary : found.at(-1)?.boundary
+  if (!cursor && last && rows.length === pageSize) await deps.boundaries.set(boundaryKey(page), last)
   const meta: ConversationsPage['meta'] = { items_count: itemsCount, current_page: page, page_size: pageSize }
   if (cursor) {
     meta.next_cursor =
-      found.ids.length > pageSize && last ? encodeCursor({ query: cursor.query, page: page + 1, after: last }, deps.cursorSecret) : null
+      found.length > pageSize && last ? encodeCursor({ query: cursor.query, page: page + 1, after: last }, deps.cursorSecret) : null
   }
-  return { meta, payload: records.map((record) => toConversationItem(record, labels.get(record.id) ?? [])) }
+  return { meta, payload: rows.map((row) => toConversationItem(row.record, row.labels)) }
 }
 
 /** A page end of `scope`'s rows: a timestamp in its range and a row id (a defect, not a client, could break this). */
