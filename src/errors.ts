@@ -91,6 +91,18 @@ export class DatabaseMisconfiguredError extends ApiError {
   }
 }
 
+/**
+ * An export in flight (a streamed export, a changes-feed download) of one account, asked by
+ * account_id, whose account was removed from the VBET allowlist meanwhile: its status went out long
+ * ago, so it is cut (the client's read fails) and logged as such (src/http.ts).
+ */
+export class AllowlistRevokedError extends Error {
+  constructor(readonly accountIds: readonly number[], options?: { cause?: unknown }) {
+    super(`account_id ${accountIds.join(', ')} was removed from the VBET allowlist while it was exported`, options)
+    this.name = 'AllowlistRevokedError'
+  }
+}
+
 /** Configuration that cannot start the service; thrown once at start, before anything listens. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {

@@ -10,6 +10,7 @@ import type { Metrics } from './ops/metrics.ts'
 import type { RateDecision, RateLimiter } from './ops/rate-limit.ts'
 import { readdressed, requestTarget } from './ops/request-target.ts'
 import { untilEnd, type InFlight, type StreamOutcome } from './ops/in-flight.ts'
+import { AllowlistRevokedError } from './errors.ts'
 
 export type LogLine = Record<string, unknown>
 
@@ -93,6 +94,9 @@ const EXPORT_ENDS: Record<StreamOutcome, { readonly level: string; readonly mess
   failed: { level: 'error', message: 'export incomplete: the stream was cut' },
 }
 
+/** A failed export whose one account left the allowlist: cut on purpose, not a failure of the service. */
+const REVOKED = { level: 'warn', message: 'export cut: its account was removed from the VBET allowlist' } as const
+
 export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining, inFlight, writeTimeoutMs }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
@@ -149,7 +153,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
             ended()
             // The request's line went out with the headers; how its export ended gets a line of its own, once.
             log({
-              ...EXPORT_ENDS[outcome],
+              ...(outcome === 'failed' && error instanceof AllowlistRevokedError ? REVOKED : EXPORT_ENDS[outcome]),
               request_id: id,
               rows,
               bytes,

@@ -17,6 +17,7 @@ import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
 import { clampPageSize, toConversationItem, type ConversationRecord } from './conversations.rules.ts'
 import { allowedAccounts, streamBatches, type KpiDeps } from './conversations.service.ts'
+import { watchAllowlist } from './allowlist-watch.ts'
 import {
   decodeChangesCursor,
   encodeChangesCursor,
@@ -297,7 +298,10 @@ const CATCH_UP_MS = [500, 1000, 2000, 4000] as const
 
 /**
  * The feed from where the request starts to what it can serve now, for a streamed download, and
- * the cursor that resumes right after it.
+ * the cursor that resumes right after it. Every batch reads the allowlist again
+ * (allowlist-watch.ts): a removed account's rows stop (the next page of the walk says it is gone),
+ * and a download of that account alone is cut (AllowlistRevokedError). An account added meanwhile
+ * is not in the download: the walk's next page announces it and brings its rows.
  * @throws as readChanges.
  */
 export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, given: ReadonlySet<string> = new Set(Object.keys(query))): Promise<ChangesExport> {
@@ -307,6 +311,7 @@ export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, 
   const plainEnd = plainEndTime(deps, await clockOf(deps))
   const walk = walkOf(deps, asked, accounts, mode.exact, plainEnd)
   const startTime = walk.state.startTime
+  const allowed = watchAllowlist(() => allowedAccounts(deps, accountId ?? undefined), accounts)
   if (walk.state.mode === 'exact') {
     const state = walk.state
     // The download ends at the log's watermark now; the next walk starts there.
@@ -323,9 +328,8 @@ export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, 
     async function* batches(): AsyncGenerator<ChangeItem[]> {
       let current: ExactChangesCursorState = { ...state, pageSize: EXPORT_PAGE }
       for (let waits = 0; ; ) {
-        // The allowlist as it is now, at every page: an account removed meanwhile delivers nothing more.
-        const allowed = await allowedAccounts(deps, accountId ?? undefined)
-        const served = await exactPage(deps, current, allowed, retentionDays, end)
+        // The allowlist as it is now (at most ALLOWLIST_RECHECK_MS old), at every page: an account removed meanwhile delivers nothing more.
+        const served = await exactPage(deps, current, [...(await allowed())], retentionDays, end)
         const moved = served.state !== current
         if (!moved) {
           // A replica behind where this download must end: wait for it, a while.
@@ -347,8 +351,13 @@ export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, 
   const resume: PlainChangesCursorState = { ...state, backfills: [], after: { sortAt: toDbTimestamp(new Date(plainEnd * 1000)), id: 0 } }
   const { backfills } = pendingBackfill(state, accounts).state
   async function* batches(): AsyncGenerator<ChangeItem[]> {
-    for (const backfill of backfills) yield* streamBatches(deps.connection, backfillScope(state, backfill), 'asc', backfill.after, toChangeItem)
-    yield* streamBatches(deps.connection, plainScope(accounts, startTime, plainEnd), 'asc', state.after, toChangeItem)
+    // Each part starts with the accounts the allowlist still names.
+    for (const backfill of backfills) {
+      const scope = backfillScope(state, backfill)
+      const still = await allowed()
+      yield* streamBatches(deps.connection, { ...scope, accountIds: scope.accountIds.filter((id) => still.has(id)) }, 'asc', backfill.after, toChangeItem, allowed)
+    }
+    yield* streamBatches(deps.connection, plainScope([...(await allowed())], startTime, plainEnd), 'asc', state.after, toChangeItem, allowed)
   }
   return { startTime, endTime: plainEnd, exact: false, resumeCursor: encodeChangesCursor(resume, deps.cursorSecret), batches: batches() }
 }

@@ -8,6 +8,7 @@ import type { ConversationsPage, ConversationsQuery } from './conversations.mode
 import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
 import { decodeCursor, encodeCursor, type CursorQuery } from './cursor.ts'
+import { watchAllowlist, type AllowlistWatch } from './allowlist-watch.ts'
 import {
   clampPage,
   clampPageSize,
@@ -205,7 +206,9 @@ const EXPORT_BATCH_RETRY_MS = [500, 1000, 2000, 4000] as const
 /**
  * Every conversation of the request's range, for a streamed export: the same auth, allowlist and
  * filters as a page, all pages at once, read in keyset batches as they are consumed. page,
- * page_size and cursor are not used. The allowlist is checked before the first row.
+ * page_size and cursor are not used. The allowlist is checked before the first row, and again at
+ * every batch (allowlist-watch.ts): a removed account's rows stop, and an export of that account
+ * alone is cut (AllowlistRevokedError); an account added meanwhile is not taken in.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
  */
 export async function openExport(
@@ -214,13 +217,17 @@ export async function openExport(
 ): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
   const scope = await scopeOf(deps, start)
-  const batches = streamBatches(deps.connection, scope, start.sortDirection, undefined, (record, labels) => toConversationItem(record, labels))
+  const allowed = watchAllowlist(() => allowedAccounts(deps, start.accountId), scope.accountIds)
+  const batches = streamBatches(deps.connection, scope, start.sortDirection, undefined, (record, labels) => toConversationItem(record, labels), allowed)
   return { since: start.since, until: start.until, batches }
 }
 
 /**
  * Every row of `scope` after `from`, in batches of EXPORT_BATCH as they are consumed: streamed
  * from one statement where the dialect streams (PostgreSQL), else read in keyset batches (SQLite).
+ * With `allowed`, each batch is checked against it before it is handed out: the rows of an account
+ * it no longer names are dropped, and what is read next (a new statement, the next keyset batch)
+ * no longer reads that account; once none is left, the batches end.
  * A streamed export holds a connection while its client reads: it takes a place in the pool's
  * export share first (given back when the batches end, fail or are returned, started or not), so
  * that pages always have the rest of the pool.
@@ -232,6 +239,7 @@ export function streamBatches<Item>(
   sortDirection: SortDirection,
   from: PageBoundary | undefined,
   toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+  allowed?: AllowlistWatch,
 ): AsyncGenerator<Item[]> {
   const share = connection.dialect.streaming ? connection.exportShare : undefined
   const release = share?.tryTake()
@@ -243,8 +251,8 @@ export function streamBatches<Item>(
   }
   const stop = new AbortController()
   const batches = connection.dialect.streaming
-    ? streamedBatches(connection, scope, sortDirection, from, toItem, stop.signal)
-    : keysetBatches(connection, scope, sortDirection, from, toItem)
+    ? streamedBatches(connection, scope, sortDirection, from, toItem, stop.signal, allowed)
+    : keysetBatches(connection, scope, sortDirection, from, toItem, allowed)
   return release ? holding(batches, release, () => stop.abort()) : batches
 }
 
@@ -295,7 +303,8 @@ function holding<T>(batches: AsyncGenerator<T>, release: () => void, stop: () =>
  * or goes away midway (statement_timeout, which counts while the client reads; a standby's
  * recovery conflict; a restart), a new statement resumes right after the last row handed out:
  * nothing repeated, nothing skipped. After EXPORT_BATCH_RETRY_MS of failures without a row, the
- * export is cut.
+ * export is cut. When `allowed` drops an account, the statement ends after the batch at hand
+ * (without that account's rows) and a new one resumes after it for the accounts left.
  */
 async function* streamedBatches<Item>(
   connection: Connection,
@@ -304,10 +313,12 @@ async function* streamedBatches<Item>(
   from: PageBoundary | undefined,
   toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
   stopped: AbortSignal,
+  allowed: AllowlistWatch | undefined,
 ): AsyncGenerator<Item[]> {
   let after = from
-  for (let failures = 0; ; ) {
-    const chunks = repository.streamConversations(connection, scope, sortDirection, after, EXPORT_BATCH)
+  let accounts = scope.accountIds
+  for (let failures = 0; accounts.length > 0; ) {
+    const chunks = repository.streamConversations(connection, { ...scope, accountIds: accounts }, sortDirection, after, EXPORT_BATCH)
     // One chunk ahead: the database sends chunk n + 1 while chunk n is written to the client. A
     // client that goes away leaves it unawaited: its failure must not go unhandled.
     const ahead = () => {
@@ -319,21 +330,36 @@ async function* streamedBatches<Item>(
       for (let pending = ahead(); ; ) {
         const next = await unlessStopped(pending, stopped)
         if (next.done) return
-        pending = ahead()
-        yield next.value.map(({ record, labels }) => toItem(record, labels))
-        // Handed out: a resume starts after it.
+        const allowedNow = allowed ? await unlessStopped(allowed(), stopped) : undefined
+        const still = allowedNow ? stillAllowed(accounts, allowedNow) : accounts
+        const narrowed = still.length < accounts.length
+        // A statement of an account removed is not read on: the next one, if any is left, starts after this batch.
+        if (!narrowed) pending = ahead()
+        const rows = allowedNow && narrowed ? next.value.filter(({ record }) => allowedNow.has(record.accountId)) : next.value
+        yield rows.map(({ record, labels }) => toItem(record, labels))
+        // Handed out (or dropped): a resume starts after it.
         after = next.value.at(-1)!.boundary
         failures = 0
+        if (narrowed) {
+          accounts = still
+          break
+        }
       }
     } catch (error) {
       const pause = EXPORT_BATCH_RETRY_MS[failures++]
       if (stopped.aborted || pause === undefined || !connection.dialect.isUnavailable(error)) throw error
       await unlessStopped(Bun.sleep(pause), stopped)
     } finally {
-      // Ends the statement (and gives its connection back) when the client left or it failed.
+      // Ends the statement (and gives its connection back) when the client left, it failed, or its accounts narrowed.
       await chunks.return(undefined).catch(() => {})
     }
   }
+}
+
+/** Those of `accounts` that `allowed` still names (`accounts` itself when it names them all). */
+function stillAllowed(accounts: readonly number[], allowed: ReadonlySet<number>): readonly number[] {
+  const still = accounts.filter((id) => allowed.has(id))
+  return still.length === accounts.length ? accounts : still
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts (what it waited for then settles unawaited). */
@@ -349,6 +375,8 @@ function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
 /**
  * Keyset batches of three statements each (ids, rows, labels), read one batch ahead as they are
  * consumed; a batch is read again after the database was unavailable (EXPORT_BATCH_RETRY_MS).
+ * When `allowed` drops an account, its rows are left out of the batch at hand and the batches
+ * after it no longer read it.
  */
 function keysetBatches<Item>(
   connection: Connection,
@@ -356,25 +384,28 @@ function keysetBatches<Item>(
   sortDirection: SortDirection,
   from: PageBoundary | undefined,
   toItem: (record: ConversationRecord, labels: readonly string[]) => Item,
+  allowed: AllowlistWatch | undefined,
 ): AsyncGenerator<Item[]> {
+  let accounts = scope.accountIds
   const readBatch = async (after: PageBoundary | undefined) => {
-    const { ids, last } = await repository.findPageIds(connection, scope, { sortDirection, limit: EXPORT_BATCH, offset: 0, after })
+    const { ids, last } = await repository.findPageIds(connection, { ...scope, accountIds: accounts }, { sortDirection, limit: EXPORT_BATCH, offset: 0, after })
     // The next batch's ids are known to start after `last`: ask for them while this batch is read.
     const next = ids.length === EXPORT_BATCH && last ? last : undefined
     const [records, labels] = await Promise.all([repository.findConversations(connection, ids), repository.findLabels(connection, ids)])
-    return { items: records.map((record) => toItem(record, labels.get(record.id) ?? [])), next }
+    return { records, labels, next }
   }
-  const read = async (after: PageBoundary | undefined) => {
-    for (let attempt = 0; ; attempt++) {
+  const retried = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    for (let failures = 0; ; failures++) {
       try {
-        return await readBatch(after)
+        return await attempt()
       } catch (error) {
-        const pause = EXPORT_BATCH_RETRY_MS[attempt]
+        const pause = EXPORT_BATCH_RETRY_MS[failures]
         if (pause === undefined || !connection.dialect.isUnavailable(error)) throw error
         await Bun.sleep(pause)
       }
     }
   }
+  const read = (after: PageBoundary | undefined) => retried(() => readBatch(after))
   async function* batches(): AsyncGenerator<Item[]> {
     // One batch ahead: the database reads batch n + 1 while batch n is written to the client.
     const ahead = (after: PageBoundary | undefined) => {
@@ -383,11 +414,16 @@ function keysetBatches<Item>(
       promise.catch(() => {})
       return promise
     }
-    let pending: ReturnType<typeof read> | undefined = ahead(from)
+    let pending: ReturnType<typeof read> | undefined = accounts.length > 0 ? ahead(from) : undefined
     while (pending) {
       const batch: Awaited<ReturnType<typeof read>> = await pending
-      pending = batch.next ? ahead(batch.next) : undefined
-      yield batch.items
+      const allowedNow = allowed ? await retried(allowed) : undefined
+      const still = allowedNow ? stillAllowed(accounts, allowedNow) : accounts
+      // Read with the accounts before: an account removed meanwhile is left out of it.
+      const records = allowedNow && still.length < accounts.length ? batch.records.filter((record) => allowedNow.has(record.accountId)) : batch.records
+      accounts = still
+      pending = batch.next && accounts.length > 0 ? ahead(batch.next) : undefined
+      yield records.map((record) => toItem(record, batch.labels.get(record.id) ?? []))
     }
   }
   return batches()
