@@ -73,13 +73,14 @@ describe.skipIf(!DIALECTS.includes('postgres'))('[postgres] time attributes read
     const documents = values.map((value) => `{"resolved_time": ${value}}`)
     const reading = attributeReading('a', 'resolved_time')
     const columns = (expressions: Readonly<Record<string, RawBuilder<unknown>>>) => sql.join(Object.entries(expressions).map(([name, expression]) => sql`${expression} as ${sql.id(name)}`))
-    const [texts, forms, fields] = reading.stages.map((stage) => stage((name) => sql.ref(name)))
+    // Each stage a subquery of the one before, as the metrics run them; the last one's form says which path read the value.
+    const staged = reading.stages.reduce<RawBuilder<unknown>>(
+      (from, stage, index) => sql`(select a, n, ${columns(stage((name) => sql.ref(name)))} from ${from} offset 0) as ${sql.id(`s${index}`)}`,
+      sql`unnest(${documents}::jsonb[]) with ordinality as t(a, n)`,
+    )
     const { rows } = await sql<{ stored: string; seconds: number | string | null; plain: boolean }>`
       select a::text as stored, form > 0 as plain, ${reading.seconds((name) => sql.ref(name))} as seconds
-      from (select a, n, form, ${columns(fields!)}
-        from (select a, n, ${columns(forms!)}
-          from (select a, n, ${columns(texts!)} from unnest(${documents}::jsonb[]) with ordinality as t(a, n) offset 0) texts offset 0) forms
-        order by n offset 0) fields`.execute(ctx.connection.db)
+      from ${staged} order by n`.execute(ctx.connection.db)
     return rows.map((row) => ({ stored: (JSON.parse(row.stored) as { resolved_time?: unknown }).resolved_time, seconds: row.seconds === null ? null : Number(row.seconds), plain: row.plain }))
   }
 

@@ -77,31 +77,36 @@ function isPlainNumber(shape: Expression): Expression {
 
 /** How `column ->> key` is read (see AttributeReading). */
 export function attributeReading(column: string, key: string): AttributeReading {
-  const texts = () => {
-    const text = sql`(${sql.ref(column)} ->> ${sql.lit(key)})`
-    return { text, shape: shapeOf(text) }
-  }
+  // Each stage computes what the next reads more than once, once per row: the text is extracted
+  // once, its shape computed once, the form decided once, the seconds computed once.
+  const texts = () => ({ text: sql`(${sql.ref(column)} ->> ${sql.lit(key)})` })
+  const shapes = (previous: StageRef) => ({ text: previous('text'), shape: shapeOf(previous('text')) })
   const forms = (previous: StageRef) => {
-    const [text, shape] = [previous('text'), previous('shape')]
+    const shape = previous('shape')
+    return { text: previous('text'), form: sql`case when ${isPlainDate(shape)} then 1 when ${isPlainNumber(shape)} then 2 else 0 end` }
+  }
+  const matches = (previous: StageRef) => {
+    const [text, form] = [previous('text'), previous('form')]
     return {
       text,
-      form: sql`case when ${isPlainDate(shape)} then 1 when ${isPlainNumber(shape)} then 2 else 0 end`,
+      form,
       // Absent (null or '') needs no match either: most conversations have no reopen_time, many no resolved_time.
-      match: sql`case when ${text} is null or ${text} = '' or ${isPlainDate(shape)} or ${isPlainNumber(shape)} then null else regexp_match(${text}, ${sql.lit(ATTRIBUTE_TIME_PATTERN)}) end`,
+      match: sql`case when ${form} <> 0 or ${text} is null or ${text} = '' then null else regexp_match(${text}, ${sql.lit(ATTRIBUTE_TIME_PATTERN)}) end`,
     }
   }
   const fields = (previous: StageRef) => {
     const [t, f, m] = [previous('text'), previous('form'), previous('match')]
     const group = (n: number) => sql`${m}[${sql.lit(n)}]`
-    // A date's integer at a position of the plain form, or a group of the match (0 when the group is absent).
+    // A date's integer at a position of the plain form, or a group of the match (0 when the group or the match is absent).
     const part = (from: number, length: number, n: number) =>
-      sql`case when ${f} = 1 then substr(${t}, ${sql.lit(from)}, ${sql.lit(length)})::int else coalesce((${group(n)})::int, 0) end`
+      sql`case when ${f} = 1 then substr(${t}, ${sql.lit(from)}, ${sql.lit(length)})::int when ${m} is null then 0 else coalesce((${group(n)})::int, 0) end`
     // A plain form ends in ±HH:MM, in Z, or in the time (or its fraction): only the first has a sign six from the end.
     const sign = sql`left(right(${t}, 6), 1)`
     const plainOffset = sql`case when ${sign} in ('+', '-') then case when ${sign} = '-' then -1 else 1 end * (substr(right(${t}, 5), 1, 2)::int * 60 + right(${t}, 2)::int) else 0 end`
     const matchedOffset = sql`case when ${group(9)} = '-' then -1 else 1 end * (coalesce((${group(10)})::int, 0) * 60 + coalesce((${group(11)})::int, 0))`
     const number = sql`case when ${f} = 2 then ${t} else ${group(2)} end`
     return {
+      form: f,
       kind: sql`case when ${t} is null or ${t} = '' then null when ${f} = 1 then 1 when ${f} = 2 then 2 when ${group(2)} is not null then 2 when ${group(3)} is not null then 1 else 3 end`,
       y: part(1, 4, 3),
       mo: part(6, 2, 4),
@@ -111,24 +116,34 @@ export function attributeReading(column: string, key: string): AttributeReading 
       s: part(18, 2, 8),
       offset: sql`case when ${f} = 1 then ${plainOffset} when ${m} is not null then ${matchedOffset} else 0 end`,
       // A number's value as float8 (strtod, as JavaScript's Number); null past 1e17, which no unit brings in range (and float8 may not hold).
-      number: sql`case when ${number} is not null and abs((${number})::numeric) < 1e17 then (${number})::float8 end`,
+      number: sql`case when ${f} = 2 or ${m} is not null then case when ${number} is not null and abs((${number})::numeric) < 1e17 then (${number})::float8 end end`,
+    }
+  }
+  // The whole seconds before the range check: a date's (null when it does not exist), a number's (null when there is none).
+  const instants = (previous: StageRef) => {
+    const [kind, y, mo, d, h, mi, s, offset, number] = ['kind', 'y', 'mo', 'd', 'h', 'mi', 's', 'offset', 'number'].map(previous) as Expression[]
+    return {
+      form: previous('form'),
+      kind: kind!,
+      date: sql`case when ${kind} = 1 then ${dateSeconds(y!, mo!, d!, h!, mi!, s!, offset!)} end`,
+      number: sql`case when ${kind} = 2 then ${numberSeconds(number!)} end`,
     }
   }
   return {
-    stages: [texts, forms, fields],
+    stages: [texts, shapes, forms, matches, fields, instants],
     seconds(last) {
-      const [kind, y, mo, d, h, mi, s, offset, number] = ['kind', 'y', 'mo', 'd', 'h', 'mi', 's', 'offset', 'number'].map(last) as Expression[]
+      const [kind, date, number] = ['kind', 'date', 'number'].map(last) as Expression[]
       return sql<number | null>`case
         when ${kind} is null then null
-        when ${kind} = 1 then ${dateSeconds(y!, mo!, d!, h!, mi!, s!, offset!)}
-        when ${kind} = 2 then ${numberSeconds(number!)}
+        when ${kind} = 1 then ${inRange(date!)}
+        when ${kind} = 2 then ${inRange(number!)}
         else 'NaN'::float8
       end`
     },
   }
 }
 
-/** Whole seconds of calendar parts (integers), validated as the rule validates a date: NaN when it does not exist or is out of range. */
+/** Whole seconds of calendar parts (integers), validated as the rule validates a date: null when it does not exist. */
 function dateSeconds(y: Expression, mo: Expression, d: Expression, h: Expression, mi: Expression, s: Expression, offsetMinutes: Expression): Expression {
   // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil), on the
   // year moved on by 400 (one whole cycle) so that every division is of a positive number.
@@ -140,10 +155,10 @@ function dateSeconds(y: Expression, mo: Expression, d: Expression, h: Expression
   const monthDays = sql`case when ${mo} = 2 then 28 + ${leap} else 30 + (${mo} + ${mo} / 8) % 2 end`
   const valid = sql`${mo} between 1 and 12 and ${d} between 1 and ${monthDays} and ${h} <= 23 and ${mi} <= 59 and ${s} <= 59`
   const seconds = sql`(${days} * 86400 + ${h} * 3600 + ${mi} * 60 + ${s} - (${offsetMinutes}) * 60)`
-  return sql`case when ${valid} then ${inRange(seconds)} else 'NaN'::float8 end`
+  return sql`case when ${valid} then ${seconds} end`
 }
 
-/** Seconds in the API's years (0001–9999) as float8, else NaN. */
+/** Seconds in the API's years (0001–9999) as float8, else (out of range, or null: none) NaN. */
 function inRange(seconds: Expression): Expression {
   return sql`case when ${seconds} between ${sql.lit(TIMESTAMP_MIN)} and ${sql.lit(TIMESTAMP_MAX)} then (${seconds})::float8 else 'NaN'::float8 end`
 }
@@ -155,5 +170,5 @@ function inRange(seconds: Expression): Expression {
  */
 function numberSeconds(number: Expression): Expression {
   const millis = sql`trunc(case when abs(${number}) >= 1e11::float8 then ${number} else ${number} * 1000 end)`
-  return sql`case when ${number} is null then 'NaN'::float8 else ${inRange(sql`floor(${millis} / 1000)`)} end`
+  return sql`floor(${millis} / 1000)`
 }
