@@ -126,7 +126,12 @@ export function valuesOf(group: RecomputedGroup, options: Pick<Recompute, 'first
 
 /** The rows the metrics must answer for these conversations, period_start as a local date. */
 export function recomputeMetrics(items: readonly ConversationItem[], options: Recompute): ComparableRow[] {
-  return recomputeGroups(items, options).map((group) => {
+  return metricsOfGroups(recomputeGroups(items, options), options)
+}
+
+/** The rows of groups recomputeGroups gave (for a caller that reads the groups too). */
+export function metricsOfGroups(groups: readonly RecomputedGroup[], options: Recompute): ComparableRow[] {
+  return groups.map((group) => {
     const { members } = group
     const count = (status: string) => members.filter((item) => item.status === status).length
     const stats = (values: number[]): Stats => statsOf(distributionOf(values))
