@@ -24,6 +24,37 @@ export async function findTokenOwner({ db }: Connection, token: string): Promise
   return row ? { ownerType: row.ownerType, userEmail: row.userEmail ?? null } : undefined
 }
 
+/**
+ * findTokenOwner and findVbetAccountIdsConfig in one statement (one round trip): the token's owner
+ * (undefined for an unknown token) and the allowlist's stored value as it is now (JSON-parsed;
+ * undefined when absent or unreadable). Each is a derived table of one row at most, left-joined to
+ * a row of its own, so that either may be missing.
+ */
+export async function findTokenOwnerAndAllowlist(connection: Connection, token: string): Promise<{ owner: TokenOwner | undefined; allowlist: unknown }> {
+  const { db } = connection
+  // Built and compiled once (a template): only the token changes.
+  const statement = templatesOf(connection).compile('token-and-allowlist', { token }, (values) => {
+    const owner = db
+      .selectFrom('access_tokens as at')
+      .leftJoin('users as u', (join) => join.onRef('u.id', '=', 'at.owner_id').on('at.owner_type', '=', sql.lit('User')))
+      .select([sql.lit(1).as('found'), 'at.owner_type as ownerType', 'u.email as userEmail'])
+      .where('at.token', '=', values.token)
+      .limit(sql.lit(1))
+    const allowlist = db.selectFrom('installation_configs').select('serialized_value').where('name', '=', sql.lit(VBET_ACCOUNT_IDS_CONFIG)).limit(sql.lit(1))
+    return db
+      .selectFrom(db.selectNoFrom(sql.lit(1).as('one')).as('o'))
+      .leftJoin(owner.as('t'), (join) => join.onTrue())
+      .leftJoin(allowlist.as('i'), (join) => join.onTrue())
+      .select(['t.found', 't.ownerType', 't.userEmail', 'i.serialized_value'])
+  })
+  const { rows: [row] } = await db.executeQuery(statement)
+  if (!row) throw new Error('the token and allowlist statement returned no row')
+  return {
+    owner: row.found === null ? undefined : { ownerType: row.ownerType!, userEmail: row.userEmail ?? null },
+    allowlist: row.serialized_value === null ? undefined : parseJson(row.serialized_value),
+  }
+}
+
 /** The stored value of the VBET_ACCOUNT_IDS installation config, JSON-parsed; undefined when absent or unreadable. */
 export async function findVbetAccountIdsConfig({ db }: Connection): Promise<unknown> {
   const row = await db

@@ -12,7 +12,7 @@ import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
 import { factsOf } from '../ops/request-facts.ts'
 import { CONVERSATIONS_CSV, CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse, type CsvShape, type ExportFormat } from './conversations.export.ts'
-import { authenticate, openExport, readConversationsPage, type KpiDeps } from './conversations.service.ts'
+import { authenticate, openExport, readConversationsPage, type AllowlistRead, type KpiDeps } from './conversations.service.ts'
 
 export const CONVERSATIONS_PATH = '/api/v1/kpi/conversations'
 
@@ -86,6 +86,14 @@ export const CONVERSATIONS_HEADER_PARAMETERS = [
 /** The documented endpoint's query text rules (src/kpi/query-text.ts checks them). */
 const QUERY_RULES = { schema: ConversationsQuery, rules: PARAMETER_RULES, integers: INTEGER_PARAMETERS, cursors: ['cursor'] } as const
 
+/** The allowlist each request read while it authenticated (with its token's owner), for its own scope only. */
+const allowlistReads = new WeakMap<Request, AllowlistRead>()
+
+/** The allowlist as `request` read it while it authenticated; undefined when it did not (its token's owner was cached). */
+export function allowlistReadBy(request: Request): AllowlistRead | undefined {
+  return allowlistReads.get(request)
+}
+
 /**
  * Lets through only the KPI tracker's token (every route of the API checks it first); a failure is
  * noted for the per-address limit on failed authentications (src/http.ts).
@@ -93,7 +101,8 @@ const QUERY_RULES = { schema: ConversationsQuery, rules: PARAMETER_RULES, intege
  */
 export async function authenticateRequest(deps: KpiDeps, request: Request): Promise<void> {
   try {
-    await authenticate(deps, readAccessToken(request.headers))
+    const read = await authenticate(deps, readAccessToken(request.headers))
+    if (read) allowlistReads.set(request, read)
   } catch (error) {
     if (error instanceof UnauthorizedError) factsOf(request).authFailed = true
     throw error
@@ -138,7 +147,7 @@ export function conversationsRoutes(deps: KpiDeps) {
       async ({ query, request }) => {
         // The names the request itself sent: the schema fills in defaults, and a cursor must know which were asked.
         const given = new Set(new URL(request.url).searchParams.keys())
-        const page = await readConversationsPage(deps, query, given)
+        const page = await readConversationsPage(deps, query, given, allowlistReadBy(request))
         factsOf(request).items = page.payload.length
         return page
       },
@@ -158,7 +167,7 @@ export function conversationsRoutes(deps: KpiDeps) {
           const asked = new URL(request.url).searchParams.get('format') ?? undefined
           const format = exportFormatOf(asked, request.headers.get('accept'))
           if (!format) return
-          const { since, until, batches } = await openExport(deps, query)
+          const { since, until, batches } = await openExport(deps, query, allowlistReadBy(request))
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
           return exportAnswer(deps, request, format, exportFilename(format, since, until), batches, CONVERSATIONS_CSV) as unknown as void
         },

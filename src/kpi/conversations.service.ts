@@ -50,21 +50,37 @@ export interface KpiDeps {
 }
 
 /**
+ * The allowlist's stored value as a request read it while it authenticated (with the token's owner,
+ * in one statement): its scope then needs no statement of its own. Absent when the token's owner
+ * came from the cache: the allowlist is then read on its own, as on every request.
+ */
+export interface AllowlistRead {
+  readonly value: unknown
+}
+
+/**
  * Lets through only the KPI tracker's token. A token longer than any real one, or two different
- * tokens, never reach the cache or the database.
+ * tokens, never reach the cache or the database. A token the cache does not know is read with the
+ * allowlist as it is now, in one statement: that read is returned, for this request's scope.
  * @throws {UnauthorizedError} without a token, with an unusable or unknown one, or with anyone else's.
  */
-export async function authenticate(deps: KpiDeps, reading: TokenReading): Promise<void> {
+export async function authenticate(deps: KpiDeps, reading: TokenReading): Promise<AllowlistRead | undefined> {
   if (reading.kind === 'missing') throw new UnauthorizedError('Missing access token: send it in the api_access_token header')
   if (reading.kind === 'unusable') {
     throw new UnauthorizedError(reading.reason === 'ambiguous' ? 'Send one access token: this request carries two different ones' : 'Invalid Access Token')
   }
   const { token } = reading
-  const owner = await deps.tokenOwners.get(tokenKey(token), () => repository.findTokenOwner(deps.connection, token))
+  let allowlist: AllowlistRead | undefined
+  const owner = await deps.tokenOwners.get(tokenKey(token), async () => {
+    const read = await repository.findTokenOwnerAndAllowlist(deps.connection, token)
+    allowlist = { value: read.allowlist }
+    return read.owner
+  })
   if (owner === undefined) throw new UnauthorizedError('Invalid Access Token')
   if (!isKpiTracker(owner, deps.kpiTrackerEmail)) {
     throw new UnauthorizedError('This access token may not read KPI conversations')
   }
+  return allowlist
 }
 
 /** Where a page starts: a page number (offset), or a cursor walk's position (keyset). */
@@ -125,23 +141,26 @@ function resolveStart(deps: KpiDeps, query: ConversationsQuery, given: ReadonlyS
  * the resolved range.
  * @throws {UnauthorizedError} when the requested account is not in the VBET allowlist.
  */
-async function scopeOf(deps: KpiDeps, start: Start): Promise<repository.ConversationScope> {
-  return { accountIds: await allowedAccounts(deps, start.accountId), ...createdRange(start.since, start.until) }
+async function scopeOf(deps: KpiDeps, start: Start, read?: AllowlistRead): Promise<repository.ConversationScope> {
+  return { accountIds: await allowedAccounts(deps, start.accountId, read), ...createdRange(start.since, start.until) }
 }
 
 /**
- * The accounts a request may read: the VBET allowlist as it is now (read on every request), or the
- * one `accountId` asked for.
+ * The accounts a request may read: the VBET allowlist as it is now (read on every request: by
+ * `read`, this request's own read of it while it authenticated, else here), or the one `accountId`
+ * asked for.
  * @throws {UnauthorizedError} when `accountId` is not in the allowlist.
  */
-export async function allowedAccounts(deps: Pick<KpiDeps, 'connection'>, accountId: number | undefined): Promise<number[]> {
-  return scopeAccountIds(parseVbetAccountIds(await repository.findVbetAccountIdsConfig(deps.connection)), accountId)
+export async function allowedAccounts(deps: Pick<KpiDeps, 'connection'>, accountId: number | undefined, read?: AllowlistRead): Promise<number[]> {
+  const stored = read ? read.value : await repository.findVbetAccountIdsConfig(deps.connection)
+  return scopeAccountIds(parseVbetAccountIds(stored), accountId)
 }
 
 /**
  * One page of the VBET accounts' conversations (or of one of them) in a time range, by page
  * number, or by cursor when the request sends one. `given` names the parameters the request
- * itself sent (the schema fills in defaults).
+ * itself sent (the schema fills in defaults); `allowlist`, this request's read of it while it
+ * authenticated, when it made one.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
  * @throws {ValidationError} for a cursor this service did not issue or that belongs to another query.
  */
@@ -149,10 +168,11 @@ export async function readConversationsPage(
   deps: KpiDeps,
   query: ConversationsQuery,
   given: ReadonlySet<string> = new Set(Object.keys(query)),
+  allowlist?: AllowlistRead,
 ): Promise<ConversationsPage> {
   const { connection } = deps
   const start = resolveStart(deps, query, given)
-  const scope = await scopeOf(deps, start)
+  const scope = await scopeOf(deps, start, allowlist)
   const { pageSize, page, sortDirection, cursor } = start
 
   const scopeKey = countKey(scope)
@@ -214,9 +234,10 @@ const EXPORT_BATCH_RETRY_MS = [500, 1000, 2000, 4000] as const
 export async function openExport(
   deps: KpiDeps,
   query: ConversationsQuery,
+  allowlist?: AllowlistRead,
 ): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
-  const scope = await scopeOf(deps, start)
+  const scope = await scopeOf(deps, start, allowlist)
   const allowed = watchAllowlist(() => allowedAccounts(deps, start.accountId), scope.accountIds)
   const batches = streamBatches(deps.connection, scope, start.sortDirection, undefined, (record, labels) => toConversationItem(record, labels), allowed)
   return { since: start.since, until: start.until, batches }
