@@ -39,6 +39,18 @@ describe('the documentation', () => {
     expect(topics.filter((name) => !readme.includes(`](docs/${name})`))).toEqual([])
   })
 
+  test('BENCHMARKS.md is a report: the current table and its method first, in under 12 KB; the levers measured; earlier rounds in docs/benchmarks-history.md', async () => {
+    const report = await Bun.file(join(ROOT, 'BENCHMARKS.md')).text()
+    const head = report.slice(0, report.indexOf('<!-- growth -->'))
+    expect(head).toContain('## Method')
+    expect(head).toMatch(/^\| measure \| service \| limit \|/m)
+    expect(Buffer.byteLength(head)).toBeLessThan(12 * 1024)
+    expect(report).toContain('](docs/benchmarks-history.md)')
+    // One round's notes after another made it a diary of 55 KB: older rounds live in the history.
+    expect(report).not.toMatch(/^## Round (two|three|four|five)/m)
+    expect(await Bun.file(join(ROOT, 'docs/benchmarks-history.md')).text()).toMatch(/^## Round five/m)
+  })
+
   for (const page of PAGES) {
     test(`${page}: every link leads to a file inside the repository (and to a heading there)`, async () => {
       const text = await Bun.file(join(ROOT, page)).text()

@@ -78,6 +78,8 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     const throughput = row('throughput, 16 connections')
     expect(throughput).toContain(`drawn from seed ${SEED}, caches off on both sides`)
     expect(throughput).toContain(`wrk threads seeded ${threadSeed(SEED, 1)}, ${threadSeed(SEED, 2)}`)
+    // Each thread draws from a seed of its own, neither the run's.
+    expect(new Set([SEED, threadSeed(SEED, 1), threadSeed(SEED, 2)]).size).toBe(3)
     expect(throughput).toContain(`--random-seed ${SEED}`)
     expect(throughput).toMatch(/cache hits: count 0 of [1-9][\d,]* lookups \(0 %\), token 0 of [1-9][\d,]* lookups \(0 %\), boundary 0 of [\d,]+ lookups \(0 %\)/)
     expect(row('throughput as deployed')).toMatch(/cache hits: count [\d,]+ of [\d,]+ lookups/)
@@ -85,6 +87,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('bun scripts/bench.ts', () => {
     // The current table and its method first, in under 12 KB.
     const head = report.slice(0, report.indexOf('<!-- growth -->'))
     expect(head).toContain('## Method')
+    expect(head).toContain('](docs/benchmarks-history.md)')
     expect(new TextEncoder().encode(head).length).toBeLessThan(12 * 1024)
     // The opt-in collection's row says what it costs in CPU, the walk's split what a page costs on each side.
     expect(row('GC_INTERVAL_MS=1000')).toMatch(/ms of CPU a request without it/)

@@ -1,7 +1,7 @@
 // A query built and compiled once per shape; later calls of the same shape only fill in its values.
 // Kysely builds a query as a tree of frozen nodes and compiles it to SQL on every call. For the
 // page's ids (a union of one ordered scan per account) that was about a sixth of the service's CPU
-// under the benchmark's load, and much of its garbage (BENCHMARKS.md, round four). The SQL stays
+// under the benchmark's load, and much of its garbage (docs/benchmarks-history.md, round four). The SQL stays
 // Kysely's own: the query is built once with a placeholder where each value goes, compiled, and the
 // places the placeholders took among the parameters are kept. Kysely has no prepared templates and
 // no library adds them; this file is the whole of it.
