@@ -75,6 +75,10 @@ export interface Dialect {
    * (one value to bind and a plan that does not grow with the list), a JSON array in SQLite.
    */
   idIn(column: string, ids: readonly number[]): RawBuilder<boolean>
+  /** `ids` as idIn binds them: the one parameter's value (for a query template, which binds it apart). */
+  idList(ids: readonly number[]): string
+  /** idIn with the list already made a value (idList's, or a template's placeholder for it). */
+  idInList(column: string, list: unknown): RawBuilder<boolean>
   /**
    * The values of a subquery's one column, named `value`, in the subquery's order, as the text of
    * one JSON array (`[]` when it has no row): a row's list read with the row, in the same statement.
@@ -168,7 +172,9 @@ export function toDbTimestamp(date: Date): string {
 const sqliteDialect: Dialect = {
   name: 'sqlite',
   createdAt: (column) => sql<string>`strftime('%Y-%m-%d %H:%M:%f', ${sql.ref(column)})`,
-  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`,
+  idIn: (column, ids) => sqliteDialect.idInList(column, sqliteDialect.idList(ids)),
+  idList: (ids) => JSON.stringify(ids),
+  idInList: (column, list) => sql<boolean>`${sql.ref(column)} in (select value from json_each(${list}))`,
   // json_group_array aggregates in the order its subquery hands the rows over.
   jsonArrayOf: (query) => sql<string>`(select json_group_array(${sql.ref('value')}) from (${query}))`,
   types: {
@@ -204,7 +210,9 @@ const postgresDialect: Dialect = {
   createdAt: (column) => sql<string>`${sql.ref(column)}`,
   // The array literal written here, not by pg (which escapes every element as if it were text: 5%
   // of a 1,000-row page's CPU); ids are integers, so `{1,2,3}` is the whole literal.
-  idIn: (column, ids) => sql<boolean>`${sql.ref(column)} = any(${`{${ids.join(',')}}`}::int4[])`,
+  idIn: (column, ids) => postgresDialect.idInList(column, postgresDialect.idList(ids)),
+  idList: (ids) => `{${ids.join(',')}}`,
+  idInList: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list}::int4[])`,
   jsonArrayOf: (query) => sql<string>`to_json(array(${query}))::text`,
   types: {
     serialPk: 'serial',

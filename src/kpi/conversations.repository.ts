@@ -120,11 +120,24 @@ function scopedBy({ db, dialect }: Connection, accounts: RawBuilder<boolean>, co
 
 /** How many conversations the scope holds, across all pages. */
 export async function countConversations(connection: Connection, scope: ConversationScope): Promise<number> {
-  if (scope.accountIds.length === 0) return 0
-  const row = await scoped(connection, scope)
-    .select((eb) => eb.fn.countAll().as('count'))
-    .executeTakeFirstOrThrow()
-  return Number(row.count)
+  const { accountIds } = scope
+  if (accountIds.length === 0) return 0
+  // scoped()'s query, built and compiled once per shape (one account or a list; the time column):
+  // the accounts and the range are its values.
+  const one = accountIds.length === 1
+  const column = scope.timeColumn ?? 'created_at'
+  const values = {
+    accounts: one ? accountIds[0] : connection.dialect.idList(accountIds),
+    from: toDbTimestamp(scope.createdFrom),
+    before: toDbTimestamp(scope.createdBefore),
+  }
+  const statement = templatesOf(connection).compile(`count|${column}|${one ? 'one' : 'list'}`, values, (v) =>
+    scopedBy(connection, one ? oneAccount(v.accounts) : connection.dialect.idInList('account_id', v.accounts), column, v.from, v.before).select((eb) =>
+      eb.fn.countAll().as('count'),
+    ),
+  )
+  const { rows } = await connection.db.executeQuery(statement)
+  return Number(rows[0]!.count)
 }
 
 /** Rows after `after` in the order (time, id), in `direction`: where a keyset page or a resumed export starts. */
