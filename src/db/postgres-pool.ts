@@ -167,6 +167,9 @@ function isDeadConnection(error: unknown): boolean {
 }
 
 /**
+ * The pg pool options that set the session up at connection start (session mode only;
+ * statementPool's BEGIN sets the same per transaction).
+ *
  * The service's statements run without JIT compilation (`jit = off`, in both modes). Its statements
  * are reads of a page, a stream, or the metrics' one aggregate; the planner compiles once a
  * statement's estimated cost passes jit_above_cost, which the metrics of a long range do: there
@@ -174,7 +177,6 @@ function isDeadConnection(error: unknown): boolean {
  * statement (1,000,000 conversations, a year by day and account: 4.3 s of the backend's CPU with
  * it, 2.6 s without), and it never paid for itself in what it compiled. Results are the same either way.
  */
-/** The pg pool options that set the session up at connection start (session mode only). */
 export function startupSettings(settings: SessionSettings): pg.PoolConfig {
   if (settings.mode === 'transaction') return {}
   return {

@@ -16,7 +16,7 @@ import { CHANGES_PAGE_SIZE_DEFAULT } from './changes.model.ts'
 import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
 import { clampPageSize, toConversationItem, type ConversationRecord } from './conversations.rules.ts'
-import { allowedAccounts, streamBatches, type KpiDeps } from './conversations.service.ts'
+import { allowedAccounts, stillAllowed, streamBatches, type KpiDeps } from './conversations.service.ts'
 import { watchAllowlist } from './allowlist-watch.ts'
 import {
   decodeChangesCursor,
@@ -354,8 +354,7 @@ export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, 
     // Each part starts with the accounts the allowlist still names.
     for (const backfill of backfills) {
       const scope = backfillScope(state, backfill)
-      const still = await allowed()
-      yield* streamBatches(deps.connection, { ...scope, accountIds: scope.accountIds.filter((id) => still.has(id)) }, 'asc', backfill.after, toChangeItem, allowed)
+      yield* streamBatches(deps.connection, { ...scope, accountIds: stillAllowed(scope.accountIds, await allowed()) }, 'asc', backfill.after, toChangeItem, allowed)
     }
     yield* streamBatches(deps.connection, plainScope([...(await allowed())], startTime, plainEnd), 'asc', state.after, toChangeItem, allowed)
   }

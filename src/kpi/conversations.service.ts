@@ -378,7 +378,7 @@ async function* streamedBatches<Item>(
 }
 
 /** Those of `accounts` that `allowed` still names (`accounts` itself when it names them all). */
-function stillAllowed(accounts: readonly number[], allowed: ReadonlySet<number>): readonly number[] {
+export function stillAllowed(accounts: readonly number[], allowed: ReadonlySet<number>): readonly number[] {
   const still = accounts.filter((id) => allowed.has(id))
   return still.length === accounts.length ? accounts : still
 }
