@@ -679,7 +679,7 @@ ${tableOf(rows)}
 ${[...plans.first.map((line) => `  - page 1: ${line}`), ...plans.deep.map((line) => `  - page ${lastPage}: ${line}`)].join('\n')}
 - **To run**: \`bun scripts/bench.ts\` (\`--conversations\`, \`--duration\`, \`--connections\`, \`--samples\`, \`--rounds\`, \`--pool\`, \`--seed\`,
   \`--out\`; 1,000,000 conversations take 10 minutes or more here), \`--growth 100000,1000000,10000000\` for the growth table
-  (\`--conversations 0\`: it alone); \`bun scripts/bench-capture.ts\`, \`bench-instances.ts\` and \`bench-start.ts\` write their
+  (\`--conversations 0\`: it alone); \`bun scripts/bench-capture.ts\`, \`bench-instances.ts\`, \`bench-start.ts\` and \`bench-overhead.ts\` write their
   sections below. spec/scripts/bench.spec.ts runs each at a tiny size in CI.
 `
     const previous = await Bun.file(flags.out!).text().catch(() => '')
