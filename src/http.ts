@@ -5,7 +5,7 @@
 import type { Server } from 'bun'
 import type { App } from './app.ts'
 import { readAccessToken, tokenKey } from './kpi/access-token.ts'
-import { factsOf } from './ops/request-facts.ts'
+import { factsOf, type RequestFacts } from './ops/request-facts.ts'
 import type { Metrics } from './ops/metrics.ts'
 import type { RateDecision, RateLimiter } from './ops/rate-limit.ts'
 import { readdressed, requestTarget } from './ops/request-target.ts'
@@ -97,6 +97,16 @@ const EXPORT_ENDS: Record<StreamOutcome, { readonly level: string; readonly mess
 /** A failed export whose one account left the allowlist: cut on purpose, not a failure of the service. */
 const REVOKED = { level: 'warn', message: 'export cut: its account was removed from the VBET allowlist' } as const
 
+/** A complete export of several accounts that went on without one removed on its way: its file lacks that account's later rows. */
+const NARROWED = { level: 'warn', message: 'export complete without the accounts removed from the VBET allowlist on its way' } as const
+
+/** How an export ended, for its line: why it was cut, or which accounts it went on without. */
+function exportEnd(outcome: StreamOutcome, error: unknown, accountsRemoved: readonly number[] | undefined) {
+  if (outcome === 'failed' && error instanceof AllowlistRevokedError) return REVOKED
+  if (accountsRemoved?.length) return { ...(outcome === 'complete' ? NARROWED : EXPORT_ENDS[outcome]), accounts_removed: accountsRemoved }
+  return EXPORT_ENDS[outcome]
+}
+
 export function createHandler({ app, rateLimiter, authFailures, log, metrics, draining, inFlight, writeTimeoutMs }: HandlerDeps) {
   return async function handle(request: Request, server?: Server<unknown>): Promise<Response> {
     const started = performance.now()
@@ -112,12 +122,13 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
     const headers: Record<string, string> = { ...ALWAYS, 'x-request-id': id }
     let items: number | undefined
     let streamed = false
+    let facts: RequestFacts | undefined
     try {
       if (!target.ok) {
         response = Response.json({ error: `Bad request: ${target.problem}` }, { status: 400 })
       } else {
         const routed = readdressed(request, url)
-        const facts = factsOf(routed)
+        facts = factsOf(routed)
         facts.id = id
         let refused: Response | undefined
         if (isApi && authFailures?.enabled) {
@@ -153,7 +164,7 @@ export function createHandler({ app, rateLimiter, authFailures, log, metrics, dr
             ended()
             // The request's line went out with the headers; how its export ended gets a line of its own, once.
             log({
-              ...(outcome === 'failed' && error instanceof AllowlistRevokedError ? REVOKED : EXPORT_ENDS[outcome]),
+              ...exportEnd(outcome, error, facts?.accountsRemoved),
               request_id: id,
               rows,
               bytes,

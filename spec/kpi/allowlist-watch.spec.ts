@@ -62,6 +62,25 @@ describe('watchAllowlist', () => {
     expect([...(await watch())]).toEqual([5])
   })
 
+  test('onNarrowed is told the accounts removed, each once, while others are left; not when none is left', async () => {
+    const s = source([3, 5, 7])
+    const told: number[][] = []
+    const watch = watchAllowlist(s.read, [3, 5, 7], { maxAgeMs: 1000, clock: s.clock, onNarrowed: (removed) => told.push([...removed]) })
+    s.advance(1000)
+    await watch()
+    expect(told).toEqual([])
+    s.set([3, 5])
+    s.advance(1000)
+    await watch()
+    s.advance(1000)
+    await watch()
+    expect(told).toEqual([[7]])
+    s.set([])
+    s.advance(1000)
+    expect([...(await watch())]).toEqual([])
+    expect(told).toEqual([[7]])
+  })
+
   test('the one account asked for removed (the read is 401): AllowlistRevokedError naming it', async () => {
     let allowed = true
     const read = async () => {

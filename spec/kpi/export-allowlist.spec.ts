@@ -5,7 +5,8 @@
 // an export of that one account is cut, so the client's read fails, and logged with its request id.
 // Deterministic, not timed: a first batch is read, the allowlist changed, and the rest is pulled
 // only after the recheck window has passed; the batch the stream had read ahead by then may still
-// hold the removed account (documented), none after it.
+// hold the removed account (documented), none after it. An export of several accounts that goes on
+// without the removed one ends with a line that names it (its file lacks that account's later rows).
 import { afterEach, describe, expect, test } from 'bun:test'
 import { createHandler, type LogLine } from '../../src/http.ts'
 import { ALLOWLIST_RECHECK_MS } from '../../src/kpi/allowlist-watch.ts'
@@ -22,6 +23,8 @@ const ACCOUNTS = [3, 5, 7] as const
 /** 2,500 conversations an account, interleaved: an export reads 1,000 rows a batch, so 8 batches, 3 of account 7 alone. */
 const PER_ACCOUNT = 2500
 const REMOVED = 7
+/** How an export that lost an account on its way, and went on with the others, ends in the log. */
+const NARROWED = 'export complete without the accounts removed from the VBET allowlist on its way'
 
 function dataSet(): DataSet {
   const faker = seededFaker(26)
@@ -104,7 +107,18 @@ for (const dialect of DIALECTS) {
       const { chunks, failure, ended } = await exportWhileRemoving('/api/v1/kpi/conversations?format=ndjson&since=0', 'all-accounts')
       expect(failure).toBeUndefined()
       expectRemovedAccountStops(chunks)
-      expect(ended).toMatchObject({ level: 'info', message: 'export complete', request_id: 'all-accounts', rows: chunks.flat().length })
+      // It ends whole, but without the rest of account 7: the operator's log says so, and which account.
+      expect(ended).toMatchObject({ level: 'warn', message: NARROWED, request_id: 'all-accounts', rows: chunks.flat().length, accounts_removed: [REMOVED] })
+    })
+
+    test('an all-accounts export that no account leaves ends as an export complete, naming none removed', async () => {
+      const lines: LogLine[] = []
+      const handle = createHandler({ app: contractApp(ctx.connection), rateLimiter: new RateLimiter({ limit: 0 }), log: (line) => lines.push(line) })
+      const response = await handle(new Request('http://localhost/api/v1/kpi/conversations?format=ndjson&since=0', { headers: { api_access_token: TOKENS.kpiTracker, 'x-request-id': 'untouched' } }))
+      expect((await response.text()).split('\n').filter(Boolean)).toHaveLength(IDS.length)
+      const ended = lines.find((line) => line.request_id === 'untouched' && String(line.message).startsWith('export '))
+      expect(ended).toMatchObject({ level: 'info', message: 'export complete', rows: IDS.length })
+      expect(ended).not.toHaveProperty('accounts_removed')
     })
 
     test('an export of the removed account alone is cut: the client\'s read fails, and the log says why, with the request id', async () => {
@@ -125,7 +139,7 @@ for (const dialect of DIALECTS) {
       const { chunks, failure, ended } = await exportWhileRemoving('/api/v1/kpi/conversations/changes?format=ndjson&start_time=0', 'feed-download')
       expect(failure).toBeUndefined()
       expectRemovedAccountStops(chunks)
-      expect(ended).toMatchObject({ level: 'info', message: 'export complete', request_id: 'feed-download' })
+      expect(ended).toMatchObject({ level: 'warn', message: NARROWED, request_id: 'feed-download', accounts_removed: [REMOVED] })
     })
 
     test('a changes-feed download of the removed account alone is cut, and logged so', async () => {

@@ -14,6 +14,8 @@ export interface AllowlistWatchOptions {
   readonly maxAgeMs?: number
   /** Milliseconds, monotonic; specs pass their own. */
   readonly clock?: () => number
+  /** Told the accounts a reading found removed, each once, when the export goes on with the others. */
+  readonly onNarrowed?: (removed: readonly number[]) => void
 }
 
 /**
@@ -39,7 +41,12 @@ export function watchAllowlist(read: () => Promise<readonly number[]>, started: 
       throw error
     }
     const current = new Set(now)
-    if ([...accounts].some((id) => !current.has(id))) accounts = new Set([...accounts].filter((id) => current.has(id)))
+    const removed = [...accounts].filter((id) => !current.has(id))
+    if (removed.length > 0) {
+      accounts = new Set([...accounts].filter((id) => current.has(id)))
+      // None left: the one-account case above, or all of them gone; the batches end (or are cut) there.
+      if (accounts.size > 0) options.onNarrowed?.(removed)
+    }
     readAt = startedAt
     return accounts
   }

@@ -6,7 +6,7 @@ import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { MethodNotAllowedError } from '../errors.ts'
-import { factsOf } from '../ops/request-facts.ts'
+import { factsOf, noteAccountsRemoved } from '../ops/request-facts.ts'
 import { CHANGES_INTEGER_PARAMETERS, CHANGES_PARAMETER_RULES, ChangesPage, ChangesQuery } from './changes.model.ts'
 import { openChangesExport, readChanges, type ChangesDeps } from './changes.service.ts'
 import { CHANGES_CSV, exportFilename, exportFormatOf } from './conversations.export.ts'
@@ -74,7 +74,7 @@ export function changesRoutes(deps: ChangesDeps) {
           const params = new URL(request.url).searchParams
           const format = exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'))
           if (!format) return
-          const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()))
+          const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()), noteAccountsRemoved(request))
           const response = exportAnswer(deps, request, format, exportFilename(format, startTime, endTime, 'kpi-conversation-changes'), batches, CHANGES_CSV)
           // The cursor that continues the feed right after this export.
           response.headers.set('x-next-cursor', resumeCursor)

@@ -300,18 +300,24 @@ const CATCH_UP_MS = [500, 1000, 2000, 4000] as const
  * The feed from where the request starts to what it can serve now, for a streamed download, and
  * the cursor that resumes right after it. Every batch reads the allowlist again
  * (allowlist-watch.ts): a removed account's rows stop (the next page of the walk says it is gone),
- * and a download of that account alone is cut (AllowlistRevokedError). An account added meanwhile
+ * a download of that account alone is cut (AllowlistRevokedError), one of several goes on and tells
+ * `onNarrowed` which it lost. An account added meanwhile
  * is not in the download: the walk's next page announces it and brings its rows.
  * @throws as readChanges.
  */
-export async function openChangesExport(deps: ChangesDeps, query: ChangesQuery, given: ReadonlySet<string> = new Set(Object.keys(query))): Promise<ChangesExport> {
+export async function openChangesExport(
+  deps: ChangesDeps,
+  query: ChangesQuery,
+  given: ReadonlySet<string> = new Set(Object.keys(query)),
+  onNarrowed?: (removed: readonly number[]) => void,
+): Promise<ChangesExport> {
   const asked = resolveRequest(deps, query, given)
   const accountId = asked.kind === 'start' ? asked.accountId : asked.state.accountId
   const [accounts, mode] = await Promise.all([allowedAccounts(deps, accountId ?? undefined), deps.capture.mode()])
   const plainEnd = plainEndTime(deps, await clockOf(deps))
   const walk = walkOf(deps, asked, accounts, mode.exact, plainEnd)
   const startTime = walk.state.startTime
-  const allowed = watchAllowlist(() => allowedAccounts(deps, accountId ?? undefined), accounts)
+  const allowed = watchAllowlist(() => allowedAccounts(deps, accountId ?? undefined), accounts, { onNarrowed })
   if (walk.state.mode === 'exact') {
     const state = walk.state
     // The download ends at the log's watermark now; the next walk starts there.

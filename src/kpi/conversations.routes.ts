@@ -10,7 +10,7 @@ import type { ResponseDocs } from '../docs/openapi.ts'
 import { EVERY_ANSWER, EVERY_API_ANSWER } from '../docs/response-headers.ts'
 import { API_TOKEN_SECURITY } from '../docs/swagger.ts'
 import { ConversationsPage, ConversationsQuery, DOCUMENTED_EXAMPLE, ErrorBody, INTEGER_PARAMETERS, PARAMETER_RULES } from './conversations.model.ts'
-import { factsOf } from '../ops/request-facts.ts'
+import { factsOf, noteAccountsRemoved } from '../ops/request-facts.ts'
 import { CONVERSATIONS_CSV, CSV_COLUMNS, exportFilename, exportFormatOf, exportHeaders, exportResponse, type CsvShape, type ExportFormat } from './conversations.export.ts'
 import { authenticate, openExport, readConversationsPage, type AllowlistRead, type KpiDeps } from './conversations.service.ts'
 
@@ -167,7 +167,7 @@ export function conversationsRoutes(deps: KpiDeps) {
           const asked = new URL(request.url).searchParams.get('format') ?? undefined
           const format = exportFormatOf(asked, request.headers.get('accept'))
           if (!format) return
-          const { since, until, batches } = await openExport(deps, query, allowlistReadBy(request))
+          const { since, until, batches } = await openExport(deps, query, allowlistReadBy(request), noteAccountsRemoved(request))
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.
           return exportAnswer(deps, request, format, exportFilename(format, since, until), batches, CONVERSATIONS_CSV) as unknown as void
         },

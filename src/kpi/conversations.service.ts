@@ -228,17 +228,19 @@ const EXPORT_BATCH_RETRY_MS = [500, 1000, 2000, 4000] as const
  * filters as a page, all pages at once, read in keyset batches as they are consumed. page,
  * page_size and cursor are not used. The allowlist is checked before the first row, and again at
  * every batch (allowlist-watch.ts): a removed account's rows stop, and an export of that account
- * alone is cut (AllowlistRevokedError); an account added meanwhile is not taken in.
+ * alone is cut (AllowlistRevokedError), one of several is told to `onNarrowed`; an account added
+ * meanwhile is not taken in.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
  */
 export async function openExport(
   deps: KpiDeps,
   query: ConversationsQuery,
   allowlist?: AllowlistRead,
+  onNarrowed?: (removed: readonly number[]) => void,
 ): Promise<{ since: number; until: number; batches: AsyncGenerator<ConversationItem[]> }> {
   const start = resolveStart(deps, { ...query, cursor: undefined, page: undefined, page_size: undefined }, new Set())
   const scope = await scopeOf(deps, start, allowlist)
-  const allowed = watchAllowlist(() => allowedAccounts(deps, start.accountId), scope.accountIds)
+  const allowed = watchAllowlist(() => allowedAccounts(deps, start.accountId), scope.accountIds, { onNarrowed })
   const batches = streamBatches(deps.connection, scope, start.sortDirection, undefined, (record, labels) => toConversationItem(record, labels), allowed)
   return { since: start.since, until: start.until, batches }
 }

@@ -9,9 +9,19 @@ export interface RequestFacts {
   authFailed?: boolean
   /** Set when the answer is a streamed export: in flight until its last byte is read. */
   streamed?: boolean
+  /** Accounts a streamed export of several went on without: removed from the VBET allowlist on its way. */
+  accountsRemoved?: number[]
 }
 
 const facts = new WeakMap<Request, RequestFacts>()
+
+/** For an export's allowlist watch: the accounts it went on without, noted for the line that says how it ended. */
+export function noteAccountsRemoved(request: Request): (removed: readonly number[]) => void {
+  return (removed) => {
+    const facts = factsOf(request)
+    facts.accountsRemoved = [...new Set([...(facts.accountsRemoved ?? []), ...removed])].sort((a, b) => a - b)
+  }
+}
 
 export function factsOf(request: Request): RequestFacts {
   let found = facts.get(request)
