@@ -1,11 +1,13 @@
 // Contract: labels, assignee and contact come with the page in one statement, whatever the page
 // size (no query per row, no second round trip for the rows or their labels); the token's owner is
 // read with the allowlist; a client paging through one range reuses its count and its token lookup
-// for a few seconds, and the allowlist is still read on every request.
+// for a few seconds, and the allowlist is still read on every request, once (the metrics and the
+// changes feed take it from the token's statement too).
 import { describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/dialect.ts'
 import { DIALECTS, localOnly, useDatabase } from '../setup.ts'
 import { contractApp, conversations, EVERYTHING } from '../helpers.ts'
+import { TOKENS } from '../../fixtures/contract-data-set.ts'
 
 localOnly('queries per request')
 
@@ -59,6 +61,24 @@ for (const dialect of DIALECTS) {
         await conversations(app, { ...EVERYTHING, page_size: 5, account_id: 5 })
         expect(statements.filter((text) => /count\(\*\)/i.test(text))).toHaveLength(1) // another scope, another count
       })
+    })
+
+    test('the metrics, the changes feed and their downloads read the allowlist once a request: with the token when the token is read', async () => {
+      const targets = [
+        '/api/v1/kpi/conversations/metrics?since=0',
+        '/api/v1/kpi/conversations/changes?start_time=0',
+        '/api/v1/kpi/conversations/changes?start_time=0&format=ndjson',
+      ]
+      for (const target of targets) {
+        await recorded(async (app, statements) => {
+          const response = await app.handle(new Request(`http://localhost${target}`, { headers: { api_access_token: TOKENS.kpiTracker } }))
+          expect({ target, status: response.status }).toEqual({ target, status: 200 })
+          await response.text()
+          // A fresh app: the token's owner is not cached, so it is read, and the allowlist with it.
+          expect({ target, tokens: statements.filter((text) => /"access_tokens"/.test(text)).length }).toEqual({ target, tokens: 1 })
+          expect({ target, allowlists: statements.filter((text) => /"installation_configs"/.test(text)).length }).toEqual({ target, allowlists: 1 })
+        })
+      }
     })
   })
 }

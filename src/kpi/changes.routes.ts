@@ -11,7 +11,7 @@ import { CHANGES_INTEGER_PARAMETERS, CHANGES_PARAMETER_RULES, ChangesPage, Chang
 import { openChangesExport, readChanges, type ChangesDeps } from './changes.service.ts'
 import { CHANGES_CSV, exportFilename, exportFormatOf } from './conversations.export.ts'
 import { ErrorBody } from './conversations.model.ts'
-import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, exportAnswer } from './conversations.routes.ts'
+import { allowlistReadBy, authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES, exportAnswer } from './conversations.routes.ts'
 import { validateQueryText } from './query-text.ts'
 
 export const CHANGES_PATH = `${CONVERSATIONS_PATH}/changes`
@@ -59,7 +59,7 @@ export function changesRoutes(deps: ChangesDeps) {
     .get(
       CHANGES_PATH,
       async ({ query, request }) => {
-        const page = await readChanges(deps, query, new Set(new URL(request.url).searchParams.keys()))
+        const page = await readChanges(deps, query, new Set(new URL(request.url).searchParams.keys()), allowlistReadBy(request))
         factsOf(request).items = page.payload.length
         return page
       },
@@ -74,7 +74,7 @@ export function changesRoutes(deps: ChangesDeps) {
           const params = new URL(request.url).searchParams
           const format = exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'))
           if (!format) return
-          const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()), noteAccountsRemoved(request))
+          const { startTime, endTime, resumeCursor, batches } = await openChangesExport(deps, query, new Set(params.keys()), { allowlist: allowlistReadBy(request), onNarrowed: noteAccountsRemoved(request) })
           const response = exportAnswer(deps, request, format, exportFilename(format, startTime, endTime, 'kpi-conversation-changes'), batches, CHANGES_CSV)
           // The cursor that continues the feed right after this export.
           response.headers.set('x-next-cursor', resumeCursor)

@@ -16,7 +16,7 @@ import { CHANGES_PAGE_SIZE_DEFAULT } from './changes.model.ts'
 import * as repository from './conversations.repository.ts'
 import type { PageBoundary } from './conversations.repository.ts'
 import { clampPageSize, toConversationItem, type ConversationRecord } from './conversations.rules.ts'
-import { allowedAccounts, stillAllowed, streamBatches, type KpiDeps } from './conversations.service.ts'
+import { allowedAccounts, stillAllowed, streamBatches, type AllowlistRead, type KpiDeps } from './conversations.service.ts'
 import { watchAllowlist } from './allowlist-watch.ts'
 import {
   decodeChangesCursor,
@@ -127,15 +127,20 @@ interface Served {
 }
 
 /**
- * One page of the feed.
+ * One page of the feed; `allowlist`, this request's read of it while it authenticated, when it made one.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist (checked at every page).
  * @throws {ValidationError} as resolveRequest says.
  * @throws {GoneError} for an exact walk older than the retention.
  */
-export async function readChanges(deps: ChangesDeps, query: ChangesQuery, given: ReadonlySet<string> = new Set(Object.keys(query))): Promise<ChangesPage> {
+export async function readChanges(
+  deps: ChangesDeps,
+  query: ChangesQuery,
+  given: ReadonlySet<string> = new Set(Object.keys(query)),
+  allowlist?: AllowlistRead,
+): Promise<ChangesPage> {
   const asked = resolveRequest(deps, query, given)
   const accountId = asked.kind === 'start' ? asked.accountId : asked.state.accountId
-  const [accounts, mode] = await Promise.all([allowedAccounts(deps, accountId ?? undefined), deps.capture.mode()])
+  const [accounts, mode] = await Promise.all([allowedAccounts(deps, accountId ?? undefined, allowlist), deps.capture.mode()])
   // Plain mode's end_time is the database's time, not this process's.
   const plain = !mode.exact || (asked.kind === 'cursor' && asked.state.mode === 'plain')
   const plainEnd = plain ? plainEndTime(deps, await clockOf(deps)) : 0
@@ -309,11 +314,11 @@ export async function openChangesExport(
   deps: ChangesDeps,
   query: ChangesQuery,
   given: ReadonlySet<string> = new Set(Object.keys(query)),
-  onNarrowed?: (removed: readonly number[]) => void,
+  { allowlist, onNarrowed }: { readonly allowlist?: AllowlistRead; readonly onNarrowed?: (removed: readonly number[]) => void } = {},
 ): Promise<ChangesExport> {
   const asked = resolveRequest(deps, query, given)
   const accountId = asked.kind === 'start' ? asked.accountId : asked.state.accountId
-  const [accounts, mode] = await Promise.all([allowedAccounts(deps, accountId ?? undefined), deps.capture.mode()])
+  const [accounts, mode] = await Promise.all([allowedAccounts(deps, accountId ?? undefined, allowlist), deps.capture.mode()])
   const plainEnd = plainEndTime(deps, await clockOf(deps))
   const walk = walkOf(deps, asked, accounts, mode.exact, plainEnd)
   const startTime = walk.state.startTime

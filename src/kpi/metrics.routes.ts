@@ -10,7 +10,7 @@ import { MethodNotAllowedError } from '../errors.ts'
 import { factsOf } from '../ops/request-facts.ts'
 import { exportFilename, exportFormatOf, exportHeaders } from './conversations.export.ts'
 import { ErrorBody } from './conversations.model.ts'
-import { authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES } from './conversations.routes.ts'
+import { allowlistReadBy, authenticateRequest, CONVERSATIONS_PATH, CONVERSATIONS_RESPONSES } from './conversations.routes.ts'
 import type { KpiDeps } from './conversations.service.ts'
 import { METRICS_EXAMPLE, METRICS_INTEGER_PARAMETERS, METRICS_PARAMETER_RULES, MetricsPage, MetricsQuery } from './metrics.model.ts'
 import { metricsCsv, metricsCsvColumns } from './metrics.csv.ts'
@@ -64,7 +64,7 @@ export function conversationMetricsRoutes(deps: KpiDeps) {
     .get(
       CONVERSATION_METRICS_PATH,
       async ({ query, request }) => {
-        const page = await readMetrics(deps, query, new Set(new URL(request.url).searchParams.keys()))
+        const page = await readMetrics(deps, query, new Set(new URL(request.url).searchParams.keys()), allowlistReadBy(request))
         factsOf(request).items = page.payload.length
         return page
       },
@@ -79,7 +79,7 @@ export function conversationMetricsRoutes(deps: KpiDeps) {
         async beforeHandle({ query, request }) {
           const params = new URL(request.url).searchParams
           if (exportFormatOf(params.get('format') ?? undefined, request.headers.get('accept'), ['csv']) !== 'csv') return
-          const page = await readMetrics(deps, query, new Set(params.keys()))
+          const page = await readMetrics(deps, query, new Set(params.keys()), allowlistReadBy(request))
           factsOf(request).items = page.payload.length
           const filename = exportFilename('csv', page.meta.since, page.meta.until, 'kpi-conversation-metrics')
           // Elysia types this hook's answer by the route's JSON schemas; a Response is sent as it is.

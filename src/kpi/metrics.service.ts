@@ -5,7 +5,7 @@ import { ValidationError } from '../errors.ts'
 import type { ConversationScope } from './conversations.repository.ts'
 import * as conversations from './conversations.repository.ts'
 import { createdRange, defaultSince, defaultUntil } from './conversations.rules.ts'
-import { allowedAccounts, countKey, type KpiDeps } from './conversations.service.ts'
+import { allowedAccounts, countKey, type AllowlistRead, type KpiDeps } from './conversations.service.ts'
 import type { MetricsPage, MetricsQuery } from './metrics.model.ts'
 import { countPeriods, DEFAULT_TIME_ZONE, periodsBetween, resolveTimeZone, type Period } from './metrics.periods.ts'
 import * as repository from './metrics.repository.ts'
@@ -31,17 +31,18 @@ export interface MetricsRequest {
 }
 
 /**
- * The parameters checked (422) before the allowlist is read (401), as on the rows endpoint.
+ * The parameters checked (422) before the allowlist is read (401), as on the rows endpoint: by
+ * `allowlist`, this request's read of it while it authenticated, when it made one.
  * @throws {ValidationError} for a time zone or a group_by the API does not take.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
  */
-export async function resolveMetricsRequest(deps: MetricsDeps, query: MetricsQuery): Promise<MetricsRequest> {
+export async function resolveMetricsRequest(deps: MetricsDeps, query: MetricsQuery, allowlist?: AllowlistRead): Promise<MetricsRequest> {
   const now = deps.now()
   const since = query.since ?? defaultSince(now)
   const until = query.until ?? defaultUntil(now)
   const timeZone = resolveTimeZone(query.time_zone ?? DEFAULT_TIME_ZONE)
   const grouping = parseGroupBy(query.group_by)
-  const accountIds = await allowedAccounts(deps, query.account_id)
+  const accountIds = await allowedAccounts(deps, query.account_id, allowlist)
   return { since, until, timeZone, grouping, scope: { accountIds, ...createdRange(since, until) } }
 }
 
@@ -51,8 +52,13 @@ export async function resolveMetricsRequest(deps: MetricsDeps, query: MetricsQue
  * @throws {ValidationError} for bad parameters, or when the answer would exceed MAX_ROWS rows.
  * @throws {UnauthorizedError} when `account_id` is not in the VBET allowlist.
  */
-export async function readMetrics(deps: MetricsDeps, query: MetricsQuery, given: ReadonlySet<string> = new Set(Object.keys(query))): Promise<MetricsPage> {
-  const request = await resolveMetricsRequest(deps, query)
+export async function readMetrics(
+  deps: MetricsDeps,
+  query: MetricsQuery,
+  given: ReadonlySet<string> = new Set(Object.keys(query)),
+  allowlist?: AllowlistRead,
+): Promise<MetricsPage> {
+  const request = await resolveMetricsRequest(deps, query, allowlist)
   const { connection } = deps
   const { grouping, scope, timeZone } = request
   const firstResponse = await repository.hasFirstReplyColumn(connection)
