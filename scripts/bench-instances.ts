@@ -12,6 +12,7 @@ import { openDatabase } from '../src/db/dialect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService, type ServiceProcess } from '../spec/service-process.ts'
+import { writeMarkedSection } from './bench-report.ts'
 import { seedBenchmark } from './bench-seed.ts'
 import { newLoadSeed, randomQueriesLua, runWrk, type WrkResult } from './load.ts'
 import { startThrowawayPostgres } from './postgres.ts'
@@ -99,11 +100,7 @@ Two ÷ one, sample by sample: ${ratios.map((ratio) => ratio.toFixed(2)).join(', 
 instances, HAProxy, Redis, PostgreSQL and wrk share the same cores, so a second instance cannot add CPU: what this row shows
 is what the balancer and the shared state cost (or save) at equal hardware. The gain of a second instance is a second machine's.
 <!-- instances:end -->`
-  const previous = await Bun.file(flags.out!).text().catch(() => '')
-  const begin = previous.indexOf('<!-- instances:begin')
-  const end = previous.indexOf('<!-- instances:end -->')
-  const next = begin >= 0 && end > begin ? previous.slice(0, begin) + section + previous.slice(end + '<!-- instances:end -->'.length) : `${previous.trimEnd()}\n\n${section}\n`
-  await Bun.write(flags.out!, next)
+  await writeMarkedSection(flags.out!, '<!-- instances:begin', '<!-- instances:end -->', section)
   console.log(`\nwritten to ${flags.out}: two ÷ one = ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`)
 } finally {
   await haproxy?.stop()

@@ -21,6 +21,7 @@ import { DEMO_TOKEN } from '../fixtures/demo-data-set.ts'
 import { startService } from '../spec/service-process.ts'
 import { anchorSecondsOf, DAY, loadAverage, median, preparedDatabase, rotatingTimings, type BenchData } from './bench-kit.ts'
 import { Capturer, PgReplayer, Replayer, type Stages } from './bench-replay.ts'
+import { writeMarkedSection } from './bench-report.ts'
 import { say, progress } from './progress.ts'
 
 const ROOT = join(import.meta.dir, '..')
@@ -171,11 +172,7 @@ but answer a body of the page's size (${pageBytes} bytes) in its own process: th
 |---|---|---|---|---|---|
 ${names.map(row).join('\n')}
 ${END}`
-    const previous = await Bun.file(flags.out!).text().catch(() => '')
-    const begin = previous.indexOf(BEGIN)
-    const end = previous.indexOf(END)
-    const next = begin >= 0 && end > begin ? previous.slice(0, begin) + section + previous.slice(end + END.length) : `${previous.trimEnd()}\n\n${section}\n`
-    await Bun.write(flags.out!, next)
+    await writeMarkedSection(flags.out!, BEGIN, END, section)
     say(`written to ${flags.out}: ${ladder.map((name) => `${name} ${p50(name).toFixed(2)} ms`).join('; ')}`)
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {})

@@ -44,3 +44,15 @@ export function assembleReport(previous: string, head: string): string {
   const capture = captureSection(previous)
   return capture ? withCaptureSection(written, capture) : written
 }
+
+/**
+ * Writes `section` (which starts with `begin` and ends with `end`) into the report at `path`: in
+ * place of the one between the same markers, else after the rest. Everything else is kept.
+ */
+export async function writeMarkedSection(path: string, begin: string, end: string, section: string): Promise<void> {
+  const previous = await Bun.file(path).text().catch(() => '')
+  const from = previous.indexOf(begin)
+  const to = previous.indexOf(end)
+  const next = from >= 0 && to > from ? previous.slice(0, from) + section + previous.slice(to + end.length) : `${previous.trimEnd()}\n\n${section}\n`
+  await Bun.write(path, next)
+}

@@ -12,6 +12,7 @@ import { openDatabase } from '../src/db/dialect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { demoDataSet } from '../fixtures/demo-data-set.ts'
 import { insertDataSet } from '../fixtures/insert.ts'
+import { writeMarkedSection } from './bench-report.ts'
 import { rssMegabytes } from './load.ts'
 import { startThrowawayPostgres } from './postgres.ts'
 import { progress, say } from './progress.ts'
@@ -136,11 +137,7 @@ ${row('npm start', `${cloneMb.toFixed(0)} MiB of node_modules (and Node.js, npm)
 Executable ÷ npm start, round by round: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)}, range ${range(ratios, 2)}).
 \`npm start\` is two processes: npm (Node.js) stays up beside the service it started, to pass signals on.
 ${END}`
-  const previous = await Bun.file(flags.out!).text().catch(() => '')
-  const begin = previous.indexOf(BEGIN)
-  const end = previous.indexOf(END)
-  const next = begin >= 0 && end > begin ? previous.slice(0, begin) + section + previous.slice(end + END.length) : `${previous.trimEnd()}\n\n${section}\n`
-  await Bun.write(flags.out!, next)
+  await writeMarkedSection(flags.out!, BEGIN, END, section)
   say(`written to ${flags.out}: executable ÷ npm start to /ready = ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`)
 } finally {
   await server.stop()
