@@ -14,7 +14,7 @@ export interface AllowlistWatchOptions {
   readonly maxAgeMs?: number
   /** Milliseconds, monotonic; specs pass their own. */
   readonly clock?: () => number
-  /** Told the accounts a reading found removed, each once, when the export goes on with the others. */
+  /** Told the accounts a reading found removed, each once (an export of several: it goes on without them). */
   readonly onNarrowed?: (removed: readonly number[]) => void
 }
 
@@ -44,8 +44,8 @@ export function watchAllowlist(read: () => Promise<readonly number[]>, started: 
     const removed = [...accounts].filter((id) => !current.has(id))
     if (removed.length > 0) {
       accounts = new Set([...accounts].filter((id) => current.has(id)))
-      // None left: the one-account case above, or all of them gone; the batches end (or are cut) there.
-      if (accounts.size > 0) options.onNarrowed?.(removed)
+      // An export of several goes on with the rest (none left: its batches end there, complete).
+      options.onNarrowed?.(removed)
     }
     readAt = startedAt
     return accounts

@@ -306,8 +306,8 @@ const CATCH_UP_MS = [500, 1000, 2000, 4000] as const
  * the cursor that resumes right after it. Every batch reads the allowlist again
  * (allowlist-watch.ts): a removed account's rows stop (the next page of the walk says it is gone),
  * a download of that account alone is cut (AllowlistRevokedError), one of several goes on and tells
- * `onNarrowed` which it lost. An account added meanwhile
- * is not in the download: the walk's next page announces it and brings its rows.
+ * `onNarrowed` which it lost. An account added meanwhile is not in the download: the walk's next
+ * page announces it and brings its rows.
  * @throws as readChanges.
  */
 export async function openChangesExport(
