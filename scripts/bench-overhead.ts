@@ -49,7 +49,8 @@ if (flags['serve-bare'] !== undefined) {
     },
   })
   const url = `http://127.0.0.1:${server.port}`
-  // The line startService waits for (it has no admin listener: the same address stands in).
+  // The lines startService waits for: the service's listening line (no admin listener here: the same
+  // address stands in) and its banner's Swagger UI line.
   console.log(JSON.stringify({ message: 'listening', url, admin_url: url }))
   console.log('Swagger UI: none')
   // A timer keeps the process up (a never-settling promise made Bun spin a core).

@@ -18,8 +18,8 @@ const facts = new WeakMap<Request, RequestFacts>()
 /** For an export's allowlist watch: the accounts it went on without, noted for the line that says how it ended. */
 export function noteAccountsRemoved(request: Request): (removed: readonly number[]) => void {
   return (removed) => {
-    const facts = factsOf(request)
-    facts.accountsRemoved = [...new Set([...(facts.accountsRemoved ?? []), ...removed])].sort((a, b) => a - b)
+    const known = factsOf(request)
+    known.accountsRemoved = [...new Set([...(known.accountsRemoved ?? []), ...removed])].sort((a, b) => a - b)
   }
 }
 
